@@ -1,0 +1,49 @@
+/* Settings shared by the CLI and the server: defaults, then TRACKDOC_* environment variables,
+ * then command-line flags (applied by the CLI). docs/configuration.md lists every one. */
+#ifndef TRACKDOC_CONFIG_H
+#define TRACKDOC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct td_config {
+    char db[1024];              /* TRACKDOC_DB: path, sqlite:PATH or postgres://... */
+    char base_url[513];         /* TRACKDOC_BASE_URL: redirect base */
+    char listen[128];           /* TRACKDOC_LISTEN: host:port for serve */
+    char allowed_domains[2048]; /* TRACKDOC_ALLOWED_DOMAINS: destination allow-list */
+    char link_functions[1024];  /* TRACKDOC_LINK_FUNCTIONS: comma-separated */
+    char sqlite_sync[16];       /* TRACKDOC_SQLITE_SYNC: full or normal */
+    long link_cache_size;       /* TRACKDOC_LINK_CACHE_SIZE: entries */
+    long link_cache_ttl_ms;     /* TRACKDOC_LINK_CACHE_TTL: duration such as 10s */
+    long threads;               /* TRACKDOC_THREADS: HTTP worker threads */
+    long db_pool;               /* TRACKDOC_DB_POOL: database connections */
+    double rate_limit_api;      /* TRACKDOC_RATE_LIMIT_API: requests/s per IP, 0 = off */
+    double rate_limit_track;    /* TRACKDOC_RATE_LIMIT_TRACK: requests/s per IP, 0 = off */
+    bool trust_proxy;           /* TRACKDOC_TRUST_PROXY: take the client IP from X-Forwarded-For */
+    int log_level;              /* TRACKDOC_LOG_LEVEL: error, warn, info or debug */
+} td_config;
+
+/* Fills c with the built-in defaults. */
+void td_config_defaults(td_config *c);
+
+/* Applies the TRACKDOC_* environment variables over c. On a bad value returns TD_EINVAL and
+ * writes a message naming the variable into err (errsz bytes). */
+int td_config_from_env(td_config *c, char *err, size_t errsz);
+
+/* Parses true/false/1/0/yes/no/on/off (any case). Returns 0 or TD_EINVAL. */
+int td_config_parse_bool(const char *s, bool *out);
+
+/* Parses a non-negative rate in requests per second ("25", "0.5"). Returns 0 or TD_EINVAL. */
+int td_config_parse_rate(const char *s, double *out);
+
+/* Parses a log level name. Returns 0 or TD_EINVAL. */
+int td_config_parse_log_level(const char *s, int *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,137 @@
+/* Shared CLI helpers: error exits, option parsing with named errors, opening the store. */
+#include "cli/cli.h"
+
+#include "core/log.h"
+
+/* Prints an error and exits 1. */
+void die(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fputs("trackdoc: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+/* Prints a usage error naming the command and exits 2. */
+void usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fprintf(stderr, "trackdoc %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'trackdoc %s --help'.\n", cmd);
+    exit(2);
+}
+
+/* Prints a warning. */
+void warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("trackdoc: warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* getopt_long with errors that name the bad argument. */
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+               const struct option *longopts)
+{
+    char spec[128];
+    int c, before = optind;
+
+    opterr = 0;
+    snprintf(spec, sizeof spec, ":%s", shortopts); /* leading ':' reports a missing argument */
+    c = getopt_long(argc, argv, spec, longopts, NULL);
+    if (c == '?') {
+        const char *bad = argv[optind - 1 >= before ? optind - 1 : before];
+        if (optopt)
+            usage_error(cmd, "unknown option '-%c'", optopt);
+        usage_error(cmd, "unknown option '%s'", bad);
+    }
+    if (c == ':') {
+        const char *bad = argv[optind - 1];
+        usage_error(cmd, "option '%s' needs a value", bad);
+    }
+    return c;
+}
+
+/* Parses a whole number within [min, max]. */
+long cli_parse_long(const char *cmd, const char *opt, const char *arg, long min, long max)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < min || v > max)
+        usage_error(cmd, "%s \"%s\": expected a whole number from %ld to %ld", opt, arg, min, max);
+    return v;
+}
+
+/* Loads defaults and the environment. */
+void cli_config_load(const char *cmd, td_config *c)
+{
+    char err[256];
+
+    td_config_defaults(c);
+    if (td_config_from_env(c, err, sizeof err) != 0)
+        usage_error(cmd, "%s", err);
+}
+
+/* Opens the store or dies. */
+td_store *cli_store_open(const td_config *c, bool no_migrate)
+{
+    td_store_options o = {.pool_size = (int)c->db_pool, .sync = c->sqlite_sync,
+                          .no_migrate = no_migrate};
+    td_store *st = NULL;
+    char err[512];
+    int rc = td_store_open(c->db, &o, &st, err, sizeof err);
+
+    if (rc)
+        die("database %s: %s", c->db, err);
+    return st;
+}
+
+/* Makes the tracker or dies. */
+td_tracker *cli_tracker_new(const td_config *c, td_store *st)
+{
+    td_link_config lc = {.base_url = c->base_url,
+                         .allowed_domains = c->allowed_domains,
+                         .functions = c->link_functions,
+                         .cache_size = c->link_cache_size ? c->link_cache_size : -1,
+                         .cache_ttl_ms = c->link_cache_ttl_ms};
+    td_tracker *t = NULL;
+    char err[256];
+
+    if (td_tracker_new(st, &lc, &t, err, sizeof err) != 0)
+        die("%s", err);
+    return t;
+}
+
+/* Prints JSON to stdout. */
+void cli_print_json(json_t *j)
+{
+    if (!j)
+        die("out of memory");
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    fputc('\n', stdout);
+    json_decref(j);
+}
+
+/* Prints help and exits 0. */
+void cli_help(const char *text)
+{
+    fputs(text, stdout);
+    exit(0);
+}

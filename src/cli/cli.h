@@ -1,0 +1,65 @@
+/* Shared helpers of the trackdoc command line: the command table, errors, option parsing.
+ * Only the CLI prints and exits: die() exits 1, usage_error() exits 2. */
+#ifndef TD_CLI_H
+#define TD_CLI_H
+
+#include "core/common.h"
+
+#include <getopt.h>
+
+/* One subcommand: argv[0] is the subcommand name. Returns the process exit code. */
+typedef int (*cli_fn)(int argc, char **argv);
+
+struct cli_cmd {
+    const char *name;
+    cli_fn fn;
+    const char *summary;
+};
+
+/* Prints "trackdoc: error: <message>" to stderr and exits 1. */
+__attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
+
+/* Prints "trackdoc <cmd>: <message>" and a --help hint to stderr and exits 2. */
+__attribute__((noreturn, format(printf, 2, 3))) void usage_error(const char *cmd, const char *fmt,
+                                                                 ...);
+
+/* Prints a warning "trackdoc: warning: <message>" to stderr. */
+__attribute__((format(printf, 1, 2))) void warn(const char *fmt, ...);
+
+/* Parses getopt_long options for cmd; on an unknown option or missing argument it calls
+ * usage_error naming the bad argument. Returns the option character, -1 at the end. */
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+               const struct option *longopts);
+
+/* Parses a non-negative integer argument of option opt, or calls usage_error. */
+long cli_parse_long(const char *cmd, const char *opt, const char *arg, long min, long max);
+
+#include <jansson.h>
+
+#include "trackdoc/config.h"
+#include "trackdoc/link.h"
+#include "trackdoc/store.h"
+
+/* Fills c from defaults and TRACKDOC_* variables; a bad variable is a usage error. */
+void cli_config_load(const char *cmd, td_config *c);
+
+/* Opens the store of c->db or dies with the reason. */
+td_store *cli_store_open(const td_config *c, bool no_migrate);
+
+/* Makes the link tracker of c over st or dies. */
+td_tracker *cli_tracker_new(const td_config *c, td_store *st);
+
+/* Prints a JSON value to stdout, indented, with a newline, and drops the reference. */
+void cli_print_json(json_t *j);
+
+/* Prints help text to stdout and exits 0. */
+__attribute__((noreturn)) void cli_help(const char *text);
+
+/* The subcommands (src/cli/cmd_*.c). */
+int cmd_serve(int argc, char **argv);
+int cmd_link(int argc, char **argv);
+int cmd_apikey(int argc, char **argv);
+int cmd_db(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

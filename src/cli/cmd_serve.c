@@ -1,0 +1,189 @@
+/* trackdoc serve: runs the HTTP server until SIGTERM or SIGINT, then drains and exits 0. */
+#include "cli/cli.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "trackdoc/recorder.h"
+#include "trackdoc/server.h"
+
+static const char usage[] =
+    "usage: trackdoc serve [options]\n"
+    "\n"
+    "Serves GET /track/{id} (302 to the original URL, click recorded first), the link API\n"
+    "under /api/link-tracking/ and /healthz.\n"
+    "\n"
+    "  --listen ADDR            HOST:PORT, [IPv6]:PORT or PORT (default 127.0.0.1:8080;\n"
+    "                           TRACKDOC_LISTEN); port 0 picks a free port\n"
+    "  --db URL                 database (default var/trackdoc.db; TRACKDOC_DB)\n"
+    "  --base-url URL           base of redirect URLs (default http://127.0.0.1:8080;\n"
+    "                           TRACKDOC_BASE_URL)\n"
+    "  --threads N              HTTP worker threads (default: one per CPU; TRACKDOC_THREADS)\n"
+    "  --trust-proxy            take the client IP from X-Forwarded-For (TRACKDOC_TRUST_PROXY)\n"
+    "  --rate-limit-api RATE    requests/s per IP on /api, 0 = off (default 20)\n"
+    "  --rate-limit-track RATE  requests/s per IP on /track, 0 = off (default 50)\n"
+    "  --allowed-domains LIST   destinations allowed, e.g. 'calendly.com,*.linkedin.com'\n"
+    "  --link-functions LIST    link functions (default Calendly,LinkedIn,Portfolio)\n"
+    "  --link-cache-size N      links cached in memory (default 1000; 0 = no cache)\n"
+    "  --help                   this text\n";
+
+enum {
+    O_LISTEN = 256,
+    O_DB,
+    O_BASE,
+    O_THREADS,
+    O_TRUST,
+    O_RL_API,
+    O_RL_TRACK,
+    O_DOMAINS,
+    O_FUNCTIONS,
+    O_CACHE,
+};
+
+static const struct option options[] = {
+    {"listen", required_argument, NULL, O_LISTEN},
+    {"db", required_argument, NULL, O_DB},
+    {"base-url", required_argument, NULL, O_BASE},
+    {"threads", required_argument, NULL, O_THREADS},
+    {"trust-proxy", no_argument, NULL, O_TRUST},
+    {"rate-limit-api", required_argument, NULL, O_RL_API},
+    {"rate-limit-track", required_argument, NULL, O_RL_TRACK},
+    {"allowed-domains", required_argument, NULL, O_DOMAINS},
+    {"link-functions", required_argument, NULL, O_FUNCTIONS},
+    {"link-cache-size", required_argument, NULL, O_CACHE},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Copies a flag value into a bounded config field, or fails naming the flag. */
+static void set_str(const char *flag, char *dst, size_t n, const char *v)
+{
+    if (strlen(v) >= n)
+        usage_error("serve", "%s is longer than %zu bytes", flag, n - 1);
+    memcpy(dst, v, strlen(v) + 1);
+}
+
+/* Gives the host part of a listen address as it goes in a URL. */
+static const char *listen_host(const char *spec, char *buf, size_t n)
+{
+    const char *colon = strrchr(spec, ':');
+
+    if (spec[0] == '[') {
+        size_t len = strcspn(spec, "]") + 1;
+        snprintf(buf, n, "%.*s", (int)len, spec);
+    } else if (!colon) {
+        snprintf(buf, n, "127.0.0.1");
+    } else if (colon == spec) {
+        snprintf(buf, n, "0.0.0.0");
+    } else {
+        snprintf(buf, n, "%.*s", (int)(colon - spec), spec);
+    }
+    return buf;
+}
+
+/* Runs the server. */
+int cmd_serve(int argc, char **argv)
+{
+    td_config c;
+    td_server_config sc = {0};
+    td_store *st;
+    td_tracker *tr;
+    td_recorder *rec = NULL;
+    td_server *srv = NULL;
+    td_recorder_stats rs;
+    sigset_t set;
+    char err[512];
+    int opt, sig = 0;
+    bool base_given = getenv("TRACKDOC_BASE_URL") && *getenv("TRACKDOC_BASE_URL");
+
+    cli_config_load("serve", &c);
+    while ((opt = cli_getopt("serve", argc, argv, "h", options)) != -1) {
+        switch (opt) {
+        case O_LISTEN:
+            set_str("--listen", c.listen, sizeof c.listen, optarg);
+            break;
+        case O_DB:
+            set_str("--db", c.db, sizeof c.db, optarg);
+            break;
+        case O_BASE:
+            set_str("--base-url", c.base_url, sizeof c.base_url, optarg);
+            base_given = true;
+            break;
+        case O_THREADS:
+            c.threads = cli_parse_long("serve", "--threads", optarg, 1, 256);
+            break;
+        case O_TRUST:
+            c.trust_proxy = true;
+            break;
+        case O_RL_API:
+            if (td_config_parse_rate(optarg, &c.rate_limit_api) != 0)
+                usage_error("serve", "--rate-limit-api \"%s\": expected requests per second",
+                            optarg);
+            break;
+        case O_RL_TRACK:
+            if (td_config_parse_rate(optarg, &c.rate_limit_track) != 0)
+                usage_error("serve", "--rate-limit-track \"%s\": expected requests per second",
+                            optarg);
+            break;
+        case O_DOMAINS:
+            set_str("--allowed-domains", c.allowed_domains, sizeof c.allowed_domains, optarg);
+            break;
+        case O_FUNCTIONS:
+            set_str("--link-functions", c.link_functions, sizeof c.link_functions, optarg);
+            break;
+        case O_CACHE:
+            c.link_cache_size = cli_parse_long("serve", "--link-cache-size", optarg, 0, 10000000);
+            break;
+        case 'h':
+            cli_help(usage);
+        }
+    }
+    if (optind < argc)
+        usage_error("serve", "unexpected argument '%s'", argv[optind]);
+
+    /* Block the stop signals before any thread starts, so that every thread inherits the mask
+     * and only sigwait below receives them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    st = cli_store_open(&c, false);
+    if (td_recorder_new(st, NULL, &rec) != 0)
+        die("cannot start the click recorder");
+    sc.listen = c.listen;
+    sc.threads = (int)c.threads;
+    sc.trust_proxy = c.trust_proxy;
+    sc.rate_limit_api = c.rate_limit_api;
+    sc.rate_limit_track = c.rate_limit_track;
+    /* Bind first: the base URL of redirect links may depend on the port (with port 0). */
+    if (td_server_new(&sc, &srv, err, sizeof err) != 0)
+        die("%s", err);
+    if (!base_given) {
+        /* Without a configured base URL, redirect URLs point at this server itself. */
+        char host[128];
+        listen_host(c.listen, host, sizeof host);
+        if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "[::]") == 0)
+            snprintf(host, sizeof host, "127.0.0.1");
+        snprintf(c.base_url, sizeof c.base_url, "http://%s:%d", host, td_server_port(srv));
+    }
+    tr = cli_tracker_new(&c, st);
+    if (td_server_start(srv, st, tr, rec, err, sizeof err) != 0)
+        die("%s", err);
+    printf("trackdoc %s listening on http://%s:%d (database: %s %s; links: %s/track/...)\n",
+           TD_VERSION, listen_host(c.listen, err, sizeof err), td_server_port(srv),
+           td_store_backend(st), c.db, td_tracker_base_url(tr));
+    fflush(stdout);
+
+    sigwait(&set, &sig);
+    fprintf(stderr, "trackdoc: %s received, draining requests in flight\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    td_server_stop(srv, 10000);
+    td_recorder_get_stats(rec, &rs);
+    td_recorder_free(rec);
+    fprintf(stderr, "trackdoc: stopped; %" PRIu64 " clicks committed in %" PRIu64 " batches\n",
+            rs.committed, rs.batches);
+    td_tracker_free(tr);
+    td_store_close(st);
+    return 0;
+}

@@ -1,0 +1,461 @@
+/* The link API: create (one or many), record a click from another front-end, list, read,
+ * deactivate and activate. Paths and field names are those of the system our users come from. */
+#include "http.h"
+
+#include <arpa/inet.h>
+
+#include "core/id.h"
+#include "core/time.h"
+#include "trackdoc/config.h"
+#include "trackdoc/report.h"
+
+#define MAX_BATCH 100
+
+/* Field limits in bytes (the store's column sizes, minus the NUL). */
+#define LEN_URL 8192 /* longer than TD_URL_MAX so that the URL check gives its precise error */
+#define LEN_FUNCTION (TD_LINK_FUNCTION_SIZE - 1)
+#define LEN_TYPE (TD_LINK_TYPE_SIZE - 1)
+#define LEN_DESC (TD_LINK_DESC_SIZE - 1)
+#define LEN_BY (TD_LINK_BY_SIZE - 1)
+
+/* Reads expires_at (ISO time) or expires_in ("30d" or seconds) of obj into *out. */
+static bool read_expiry(td_req *r, json_t *obj, const char *prefix, int64_t *out,
+                        enum MHD_Result *res)
+{
+    json_t *at = json_object_get(obj, "expires_at"), *in = json_object_get(obj, "expires_in");
+    int64_t now = td_time_now_ms(), ms = 0;
+
+    *out = 0;
+    if (at && !json_is_null(at)) {
+        if (!json_is_string(at) || td_time_parse(json_string_value(at), &ms) != 0) {
+            *res = td__reply_error(r, 400, "invalid_time", NULL, "%s/expires_at must be an ISO "
+                                   "8601 time such as 2027-01-31T00:00:00Z", prefix);
+            return false;
+        }
+        if (ms <= now) {
+            *res = td__reply_error(r, 400, "invalid_time", NULL, "%s/expires_at is in the past",
+                                   prefix);
+            return false;
+        }
+        *out = ms;
+    } else if (in && !json_is_null(in)) {
+        if (json_is_integer(in) && json_integer_value(in) > 0 &&
+            json_integer_value(in) < 100LL * 365 * 86400)
+            ms = json_integer_value(in) * 1000;
+        else if (!json_is_string(in) || td_time_parse_duration(json_string_value(in), &ms) != 0) {
+            *res = td__reply_error(r, 400, "invalid_time", NULL, "%s/expires_in must be seconds "
+                                   "or a duration such as 30d", prefix);
+            return false;
+        }
+        *out = now + ms;
+    }
+    return true;
+}
+
+/* Reads the fields of one link from obj; defaults come from base (the batch's shared fields). */
+static bool read_params(td_req *r, json_t *obj, const td_link_params *base, td_link_params *p,
+                        enum MHD_Result *res)
+{
+    const char *s;
+
+    *p = *base;
+#define FIELD(name, max)                                                                           \
+    do {                                                                                           \
+        if (!td__json_str(r, obj, #name, max, &s, res))                                            \
+            return false;                                                                          \
+        if (s)                                                                                     \
+            p->name = s;                                                                           \
+    } while (0)
+    FIELD(original_url, LEN_URL);
+    FIELD(link_function, LEN_FUNCTION);
+    FIELD(job_id, 64);
+    FIELD(application_id, 64);
+    FIELD(link_type, LEN_TYPE);
+    FIELD(description, LEN_DESC);
+    FIELD(created_by, LEN_BY);
+#undef FIELD
+    if (json_object_get(obj, "expires_at") || json_object_get(obj, "expires_in"))
+        return read_expiry(r, obj, "", &p->expires_at, res);
+    return true;
+}
+
+/* Adds "created" to a link's JSON. */
+static json_t *link_out(const td_link *l, bool created)
+{
+    json_t *o = td_link_json(l);
+
+    if (o)
+        json_object_set_new(o, "created", json_boolean(created));
+    return o;
+}
+
+/* Creates links for many URLs of one job in one call: {"links": [...], shared fields}. */
+static enum MHD_Result create_batch(td_req *r, json_t *links,
+                                    const td_link_params *base)
+{
+    td_link_params *p = NULL;
+    td_link *out = NULL;
+    bool *created = NULL;
+    size_t n = json_array_size(links), bad = 0, i;
+    const char *field = NULL;
+    json_t *arr = NULL, *item;
+    enum MHD_Result res = MHD_NO;
+    bool any = false;
+    int rc;
+
+    if (n == 0 || n > MAX_BATCH)
+        return td__reply_error(r, 400, "invalid_value", "/links",
+                               "/links must hold 1 to %d links", MAX_BATCH);
+    p = calloc(n, sizeof *p);
+    out = calloc(n, sizeof *out);
+    created = calloc(n, sizeof *created);
+    arr = json_array();
+    if (!p || !out || !created || !arr)
+        goto out;
+    json_array_foreach(links, i, item)
+    {
+        if (!json_is_object(item)) {
+            res = td__reply_error(r, 400, "invalid_type", NULL, "/links/%zu must be an object", i);
+            goto out;
+        }
+        if (!read_params(r, item, base, &p[i], &res))
+            goto out; /* the message names the field; the index is in the batch order */
+    }
+    rc = td_link_create_many(r->srv->tr, p, n, out, created, &bad, &field);
+    if (rc) {
+        char ptr[64];
+        snprintf(ptr, sizeof ptr, "/links/%zu/%s", bad, field ? field : "");
+        res = td__reply_rc(r, rc, field ? ptr : NULL, NULL);
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        any |= created[i];
+        if (json_array_append_new(arr, link_out(&out[i], created[i])))
+            goto out;
+    }
+    res = td__reply_json(r, any ? 201 : 200,
+                         json_pack("{s:b, s:I, s:O}", "success", 1, "count", (json_int_t)n,
+                                   "links", arr));
+out:
+    json_decref(arr);
+    free(p);
+    free(out);
+    free(created);
+    return res;
+}
+
+/* POST /api/link-tracking/create */
+enum MHD_Result td__handle_link_create(td_req *r)
+{
+    enum MHD_Result res = MHD_NO;
+    json_t *body = td__req_json(r, &res), *links;
+    td_link_params base = {0}, p;
+    const char *field = NULL;
+    char by[160];
+    td_link l;
+    bool created;
+    int rc;
+
+    if (!body)
+        return res;
+    snprintf(by, sizeof by, "apikey:%s", r->key.name);
+    base.created_by = by;
+    links = json_object_get(body, "links");
+    if (links) {
+        json_t *shared = json_deep_copy(body);
+        if (!json_is_array(links)) {
+            res = td__reply_error(r, 400, "invalid_type", "/links", "/links must be an array");
+            json_decref(shared);
+            goto out;
+        }
+        /* Shared fields (job_id, application_id, ...) apply to every link of the batch. */
+        json_object_del(shared, "links");
+        if (read_params(r, shared, &base, &p, &res))
+            res = create_batch(r, links, &p);
+        json_decref(shared);
+        goto out;
+    }
+    if (!read_params(r, body, &base, &p, &res))
+        goto out;
+    if (!p.original_url) {
+        res = td__reply_error(r, 400, "missing_field", "/original_url",
+                              "/original_url is required");
+        goto out;
+    }
+    if (!p.link_function) {
+        res = td__reply_error(r, 400, "missing_field", "/link_function",
+                              "/link_function is required (one of the configured functions)");
+        goto out;
+    }
+    rc = td_link_create(r->srv->tr, &p, &l, &created, &field);
+    if (rc) {
+        res = td__reply_rc(r, rc, field, NULL);
+        goto out;
+    }
+    {
+        json_t *o = link_out(&l, created);
+        if (o)
+            json_object_set_new(o, "success", json_true());
+        res = td__reply_json(r, created ? 201 : 200, o);
+    }
+out:
+    json_decref(body);
+    return res;
+}
+
+/* After the click of record-click is committed. */
+static enum MHD_Result record_resume(td_req *r)
+{
+    int rc = atomic_load(&r->click_rc);
+    json_t *o;
+
+    if (rc)
+        return td__reply_rc(r, rc, NULL, "the click was not recorded");
+    o = json_pack("{s:b, s:s, s:s, s:s}", "success", 1, "click_id", (const char *)r->extra,
+                  "tracking_id", r->link->tracking_id, "original_url", r->link->original_url);
+    return td__reply_json(r, 201, o);
+}
+
+/* POST /api/link-tracking/record-click: a redirect served elsewhere reports its click. */
+enum MHD_Result td__handle_record_click(td_req *r)
+{
+    enum MHD_Result res = MHD_NO;
+    json_t *body = td__req_json(r, &res), *meta;
+    const char *id, *ip, *ua, *ref, *sid, *src, *method, *at;
+    unsigned char addr[16];
+    char *meta_text = NULL;
+    td_click c;
+    int rc;
+
+    if (!body)
+        return res;
+    if (!td__json_str(r, body, "tracking_id", 64, &id, &res) ||
+        !td__json_str(r, body, "ip_address", 64, &ip, &res) ||
+        !td__json_str(r, body, "user_agent", 4096, &ua, &res) ||
+        !td__json_str(r, body, "referrer_url", 8192, &ref, &res) ||
+        !td__json_str(r, body, "session_id", TD_CLICK_SESSION_MAX, &sid, &res) ||
+        !td__json_str(r, body, "click_source", 32, &src, &res) ||
+        !td__json_str(r, body, "http_method", 8, &method, &res) ||
+        !td__json_str(r, body, "clicked_at", 64, &at, &res))
+        goto out;
+    if (!id) {
+        res = td__reply_error(r, 400, "missing_field", "/tracking_id", "/tracking_id is required");
+        goto out;
+    }
+    if (ip && inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1) {
+        res = td__reply_error(r, 400, "invalid_value", "/ip_address",
+                              "/ip_address must be an IPv4 or IPv6 address");
+        goto out;
+    }
+    meta = json_object_get(body, "metadata");
+    if (meta && !json_is_null(meta)) {
+        if (!json_is_object(meta)) {
+            res = td__reply_error(r, 400, "invalid_type", "/metadata",
+                                  "/metadata must be an object");
+            goto out;
+        }
+        meta_text = json_dumps(meta, JSON_COMPACT);
+        if (!meta_text || strlen(meta_text) > TD_CLICK_METADATA_MAX) {
+            res = td__reply_error(r, 400, "too_long", "/metadata",
+                                  "/metadata is over %d bytes as JSON", TD_CLICK_METADATA_MAX);
+            goto out;
+        }
+    }
+    r->link = td_arena_alloc(&r->arena, sizeof *r->link);
+    if (!r->link)
+        goto out;
+    rc = td_link_resolve(r->srv->tr, id, td_time_now_ms(), r->link);
+    if (rc) {
+        res = td__reply_rc(r, rc, rc == TD_ENOTFOUND ? "/tracking_id" : NULL, NULL);
+        goto out;
+    }
+    if ((rc = td_click_init(&c, r->link->tracking_id)) != 0) {
+        res = td__reply_rc(r, rc, NULL, NULL);
+        goto out;
+    }
+    if (src && td_click_source_parse(src, &c.click_source) != 0) {
+        res = td__reply_error(r, 400, "invalid_value", "/click_source",
+                              "/click_source must be one of direct, email, linkedin, indeed, "
+                              "dashboard, external");
+        goto out;
+    }
+    if (!src)
+        c.click_source = td_click_source_of(ref, td_tracker_base_host(r->srv->tr));
+    if (method && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        res = td__reply_error(r, 400, "invalid_value", "/http_method",
+                              "/http_method must be GET or HEAD");
+        goto out;
+    }
+    if (at) {
+        int64_t now = td_time_now_ms();
+        if (td_time_parse(at, &c.clicked_at) != 0 || c.clicked_at > now + 300000 ||
+            c.clicked_at < now - 30LL * 86400000) {
+            res = td__reply_error(r, 400, "invalid_time", "/clicked_at",
+                                  "/clicked_at must be an ISO 8601 time within the last 30 days");
+            goto out;
+        }
+    }
+    c.head = method && strcmp(method, "HEAD") == 0;
+    c.ip_address = ip;
+    c.user_agent = ua;
+    c.referrer_url = ref;
+    c.session_id = sid;
+    c.metadata = meta_text;
+    r->extra = td_arena_strdup(&r->arena, c.click_id);
+    if (!r->extra)
+        goto out;
+    res = td__req_record_click(r, &c, record_resume); /* the recorder copies every string */
+out:
+    free(meta_text);
+    json_decref(body);
+    return res;
+}
+
+struct list_acc {
+    json_t *arr;
+    int want;
+    int got;
+    td_link last;
+};
+
+/* Collects one listed link; keeps the last of the page for the cursor. */
+static int take_listed(void *ud, const td_link *l)
+{
+    struct list_acc *a = ud;
+
+    if (++a->got > a->want)
+        return 0; /* the extra row only tells that a next page exists */
+    a->last = *l;
+    return json_array_append_new(a->arr, td_link_json(l)) ? TD_ENOMEM : 0;
+}
+
+/* Reads an optional UUID query parameter; replies 400 when malformed. */
+static bool query_uuid(td_req *r, const char *name, char *out, const char **ptr,
+                       enum MHD_Result *res)
+{
+    const char *v = td__req_query(r, name);
+
+    *ptr = NULL;
+    if (!v || !*v)
+        return true;
+    if (td_uuid_normalize(v, out) != 0) {
+        *res = td__reply_error(r, 400, "invalid_uuid", NULL, "query parameter %s must be a UUID",
+                               name);
+        return false;
+    }
+    *ptr = out;
+    return true;
+}
+
+/* GET /api/link-tracking/links?job_id=&application_id=&function=&active=&limit=&cursor= */
+enum MHD_Result td__handle_link_list(td_req *r)
+{
+    char job[TD_UUID_SIZE], app[TD_UUID_SIZE], cursor_id[TD_LINK_ID_SIZE], next[128];
+    const char *fn = td__req_query(r, "function"), *v;
+    td_link_filter f = {.active = -1, .limit = 50};
+    struct list_acc a = {0};
+    enum MHD_Result res = MHD_NO;
+    json_t *body;
+    int rc;
+
+    if (!query_uuid(r, "job_id", job, &f.job_id, &res) ||
+        !query_uuid(r, "application_id", app, &f.application_id, &res))
+        return res;
+    if (fn && *fn) {
+        f.link_function = td_tracker_function(r->srv->tr, fn);
+        if (!f.link_function)
+            return td__reply_error(r, 400, "invalid_link_function", NULL,
+                                   "query parameter function: \"%.64s\" is not a configured link "
+                                   "function", fn);
+    }
+    if ((v = td__req_query(r, "active")) && *v) {
+        bool b;
+        if (td_config_parse_bool(v, &b) != 0)
+            return td__reply_error(r, 400, "invalid_value", NULL,
+                                   "query parameter active must be true or false");
+        f.active = b;
+    }
+    if ((v = td__req_query(r, "limit")) && *v) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*end || n < 1 || n > 1000)
+            return td__reply_error(r, 400, "invalid_value", NULL,
+                                   "query parameter limit must be from 1 to 1000");
+        f.limit = (int)n;
+    }
+    if ((v = td__req_query(r, "cursor")) && *v) {
+        char *end;
+        long long ms;
+        errno = 0;
+        ms = strtoll(v, &end, 10);
+        if (errno || ms <= 0 || *end != '.' || !td_link_id_valid(end + 1)) {
+            return td__reply_error(r, 400, "invalid_value", NULL,
+                                   "query parameter cursor is not one this server gave");
+        }
+        f.after_created_at = ms;
+        snprintf(cursor_id, sizeof cursor_id, "%s", end + 1);
+        f.after_tracking_id = cursor_id;
+    }
+    a.want = f.limit;
+    f.limit++;
+    if (!(a.arr = json_array()))
+        return MHD_NO;
+    rc = td_store_link_list(r->srv->st, &f, take_listed, &a);
+    if (rc) {
+        json_decref(a.arr);
+        return td__reply_rc(r, rc, NULL, "could not list links");
+    }
+    body = json_pack("{s:o, s:I}", "links", a.arr, "count", (json_int_t)json_array_size(a.arr));
+    if (body && a.got > a.want) {
+        snprintf(next, sizeof next, "%" PRId64 ".%s", a.last.created_at, a.last.tracking_id);
+        json_object_set_new(body, "next_cursor", json_string(next));
+    } else if (body) {
+        json_object_set_new(body, "next_cursor", json_null());
+    }
+    return td__reply_json(r, 200, body);
+}
+
+/* GET /api/link-tracking/links/{id} */
+enum MHD_Result td__handle_link_get(td_req *r)
+{
+    td_click_filter f = {.tracking_id = r->params[0]};
+    td_link l;
+    int64_t clicks = 0;
+    json_t *o;
+    int rc = td_link_get(r->srv->tr, r->params[0], &l);
+
+    if (rc)
+        return td__reply_rc(r, rc, NULL, "link");
+    f.tracking_id = l.tracking_id;
+    rc = td_store_click_groups(r->srv->st, &f, TD_GROUP_ALL, td__count_clicks, &clicks);
+    if (rc)
+        return td__reply_rc(r, rc, NULL, "could not count clicks");
+    o = td_link_json(&l);
+    if (o)
+        json_object_set_new(o, "total_clicks", json_integer(clicks));
+    return td__reply_json(r, 200, o);
+}
+
+/* Sets is_active and answers with the link's new state. */
+static enum MHD_Result set_active(td_req *r, bool active)
+{
+    int rc = td_link_set_active(r->srv->tr, r->params[0], active);
+
+    if (rc)
+        return td__reply_rc(r, rc, NULL, "link");
+    return td__reply_json(r, 200,
+                          json_pack("{s:b, s:s, s:b}", "success", 1, "tracking_id", r->params[0],
+                                    "is_active", active));
+}
+
+/* POST /api/link-tracking/links/{id}/deactivate */
+enum MHD_Result td__handle_link_deactivate(td_req *r)
+{
+    return set_active(r, false);
+}
+
+/* POST /api/link-tracking/links/{id}/activate */
+enum MHD_Result td__handle_link_activate(td_req *r)
+{
+    return set_active(r, true);
+}

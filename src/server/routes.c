@@ -1,0 +1,23 @@
+/* The route table: every path the server answers, in match order (literal paths before
+ * patterns that would also match them). Add a route here and its handler in handler_*.c. */
+#include "http.h"
+
+const struct td_route td__routes[] = {
+    {"/healthz", M_GET | M_HEAD, 0, td__handle_health},
+    {"/track/health", M_GET | M_HEAD, 0, td__handle_health},
+    {"/track/{id}", M_GET | M_HEAD, R_RL_TRACK, td__handle_track},
+    {"/api/link-tracking/create", M_POST, R_AUTH | R_RL_API | R_BODY, td__handle_link_create},
+    {"/api/link-tracking/record-click", M_POST, R_AUTH | R_RL_API | R_BODY,
+     td__handle_record_click},
+    {"/api/link-tracking/links", M_GET, R_AUTH | R_RL_API, td__handle_link_list},
+    {"/api/link-tracking/links/{id}", M_GET, R_AUTH | R_RL_API, td__handle_link_get},
+    {"/api/link-tracking/links/{id}/deactivate", M_POST, R_AUTH | R_RL_API,
+     td__handle_link_deactivate},
+    {"/api/link-tracking/links/{id}/activate", M_POST, R_AUTH | R_RL_API,
+     td__handle_link_activate},
+    {"/api/link-tracking/analytics/{id}", M_GET, R_AUTH | R_RL_API, td__handle_analytics},
+    {"/api/link-tracking/jobs/{job_id}/summary", M_GET, R_AUTH | R_RL_API,
+     td__handle_job_summary},
+};
+
+const size_t td__nroutes = TD_ARRAY_SIZE(td__routes);

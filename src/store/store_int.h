@@ -1,0 +1,34 @@
+/* The contract between store.c and each backend: a table of operations over an opaque handle. */
+#ifndef TD_STORE_INT_H
+#define TD_STORE_INT_H
+
+#include "trackdoc/store.h"
+
+struct td_store_ops {
+    const char *name;
+    int (*open)(const char *target, const td_store_options *o, void **be, char *err, size_t errsz);
+    void (*close)(void *be);
+    int (*migrate)(void *be, int *applied);
+    int (*schema_version)(void *be, int *db_version, int *known);
+    int (*ping)(void *be);
+    int (*link_insert)(void *be, const td_link *l, td_link *out, bool *created);
+    int (*link_get)(void *be, const char *id, td_link *out);
+    int (*link_set_active)(void *be, const char *id, bool active);
+    int (*link_list)(void *be, const td_link_filter *f, int (*cb)(void *, const td_link *),
+                     void *ud);
+    int (*click_insert)(void *be, const td_click *c, size_t n, int *row_rc);
+    int (*click_groups)(void *be, const td_click_filter *f, td_click_group g,
+                        int (*cb)(void *, const td_click_row *), void *ud);
+    int (*apikey_insert)(void *be, const td_apikey_row *k, const char *hash_hex);
+    int (*apikey_find)(void *be, const char *hash_hex, td_apikey_row *out);
+    int (*apikey_touch)(void *be, const char *key_id, int64_t now);
+    int (*apikey_list)(void *be, bool all, int (*cb)(void *, const td_apikey_row *), void *ud);
+    int (*apikey_revoke)(void *be, const char *ref, int64_t now);
+};
+
+extern const struct td_store_ops td__store_sqlite_ops;
+
+/* Records the detail of a failure for td_store_errmsg on this thread; returns rc. */
+int td__store_error(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,1111 @@
+/* The SQLite backend: a pool of connections in WAL mode, persistent prepared statements, and
+ * versioned migrations recorded in schema_migrations. Times are stored as ISO 8601 UTC text
+ * with milliseconds, which sorts in time order. */
+#include "core/common.h"
+
+#include <libgen.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "core/time.h"
+#include "store/store_int.h"
+#include "trackdoc/buf.h"
+
+/* ---- schema ---- */
+
+struct migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+
+/* Each migration runs once, in its own transaction, and is never edited after release: later
+ * changes come as new entries. Table and column names are those of the system our users come
+ * from, so their data carries over; columns we add have defaults. */
+static const struct migration migrations[] = {
+    {1, "initial schema",
+     "CREATE TABLE user_candidate_info ("
+     "  user_id TEXT PRIMARY KEY,"
+     "  first_name TEXT, last_name TEXT, email TEXT, phone_number TEXT, mailing_address TEXT,"
+     "  calendly_url TEXT, linkedin_url TEXT, portfolio_url TEXT,"
+     "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+     "  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));"
+     "CREATE TABLE link_tracking ("
+     "  tracking_id TEXT PRIMARY KEY,"
+     "  job_id TEXT, application_id TEXT,"
+     "  link_function TEXT NOT NULL, link_type TEXT,"
+     "  original_url TEXT NOT NULL, redirect_url TEXT NOT NULL,"
+     "  created_at TEXT NOT NULL, created_by TEXT,"
+     "  is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),"
+     "  description TEXT, expires_at TEXT);"
+     /* The context that makes creation idempotent; NULL ids count as equal. */
+     "CREATE UNIQUE INDEX link_tracking_context ON link_tracking("
+     "  coalesce(job_id, ''), coalesce(application_id, ''), link_function, original_url);"
+     "CREATE INDEX link_tracking_job ON link_tracking(job_id, created_at);"
+     "CREATE INDEX link_tracking_application ON link_tracking(application_id, created_at);"
+     "CREATE INDEX link_tracking_created ON link_tracking(created_at, tracking_id);"
+     "CREATE TABLE link_clicks ("
+     "  click_id TEXT PRIMARY KEY,"
+     "  tracking_id TEXT NOT NULL REFERENCES link_tracking(tracking_id) ON DELETE CASCADE,"
+     "  clicked_at TEXT NOT NULL,"
+     "  ip_address TEXT, user_agent TEXT, referrer_url TEXT, session_id TEXT,"
+     "  click_source TEXT NOT NULL DEFAULT 'direct',"
+     "  metadata TEXT CHECK (metadata IS NULL OR json_valid(metadata)),"
+     "  http_method TEXT NOT NULL DEFAULT 'GET');"
+     "CREATE INDEX link_clicks_tracking_time ON link_clicks(tracking_id, clicked_at);"
+     "CREATE INDEX link_clicks_time ON link_clicks(clicked_at);"
+     "CREATE TABLE api_keys ("
+     "  key_id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,"
+     "  key_prefix TEXT NOT NULL, created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT);"
+     "CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS NULL;"},
+};
+
+#define KNOWN_VERSION ((int)TD_ARRAY_SIZE(migrations))
+
+/* ---- statements ---- */
+
+#define LINK_COLS                                                                                  \
+    "tracking_id, job_id, application_id, link_function, link_type, original_url, redirect_url, " \
+    "created_at, created_by, is_active, description, expires_at"
+#define APIKEY_COLS "key_id, name, key_prefix, created_at, last_used_at, revoked_at"
+
+enum stmt_id {
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_LINK_INSERT,
+    S_LINK_BY_CONTEXT,
+    S_LINK_GET,
+    S_LINK_SET_ACTIVE,
+    S_CLICK_INSERT,
+    S_KEY_INSERT,
+    S_KEY_FIND,
+    S_KEY_TOUCH,
+    S_KEY_COUNT_REF,
+    S_KEY_REVOKE,
+    S_PING,
+    S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_LINK_INSERT] = "INSERT INTO link_tracking (" LINK_COLS ") "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+                      "ON CONFLICT DO NOTHING",
+    [S_LINK_BY_CONTEXT] = "SELECT " LINK_COLS " FROM link_tracking "
+                          "WHERE coalesce(job_id, '') = ?1 AND coalesce(application_id, '') = ?2 "
+                          "AND link_function = ?3 AND original_url = ?4",
+    [S_LINK_GET] = "SELECT " LINK_COLS " FROM link_tracking WHERE tracking_id = ?1",
+    [S_LINK_SET_ACTIVE] = "UPDATE link_tracking SET is_active = ?2 WHERE tracking_id = ?1",
+    [S_CLICK_INSERT] = "INSERT INTO link_clicks (click_id, tracking_id, clicked_at, ip_address, "
+                       "user_agent, referrer_url, session_id, click_source, metadata, http_method) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                       "ON CONFLICT (click_id) DO NOTHING",
+    [S_KEY_INSERT] = "INSERT INTO api_keys (key_id, name, key_hash, key_prefix, created_at) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_KEY_FIND] = "SELECT " APIKEY_COLS " FROM api_keys "
+                   "WHERE key_hash = ?1 AND revoked_at IS NULL",
+    [S_KEY_TOUCH] = "UPDATE api_keys SET last_used_at = ?2 WHERE key_id = ?1",
+    [S_KEY_COUNT_REF] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL "
+                        "AND (key_id = ?1 OR name = ?1 OR key_prefix = ?1)",
+    [S_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 WHERE revoked_at IS NULL "
+                     "AND (key_id = ?1 OR name = ?1 OR key_prefix = ?1)",
+    [S_PING] = "SELECT 1",
+};
+
+/* ---- connection pool ---- */
+
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S_COUNT];
+    struct conn *next;
+};
+
+struct sq {
+    char *path;
+    td_store_options opts;
+    char sync[16];
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    struct conn *idle;
+    int open, max;
+};
+
+/* Records the SQLite error of db as this thread's store error; returns TD_EDB. */
+static int db_error(sqlite3 *db, const char *what)
+{
+    return td__store_error(TD_EDB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no connection");
+}
+
+/* Closes one connection and its statements. */
+static void conn_close(struct conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(c->stmt[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* Opens one connection with the pragmas every connection needs. */
+static int conn_open(struct sq *s, struct conn **out)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    char sql[256];
+    int flags, rc = 0;
+
+    *out = NULL;
+    if (!c)
+        return TD_ENOMEM;
+    flags = SQLITE_OPEN_NOMUTEX |
+            (s->opts.readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(s->path, &c->db, flags, NULL) != SQLITE_OK) {
+        rc = td__store_error(TD_EDB, "cannot open database %s: %s", s->path,
+                             c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        goto out;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, s->opts.busy_timeout_ms > 0 ? s->opts.busy_timeout_ms : 5000);
+    /* WAL: readers never block the click writer. synchronous=FULL makes every commit durable
+     * against power loss, not only against a crash of the process; the group commit pays for
+     * the fsync once per batch. */
+    snprintf(sql, sizeof sql,
+             "%sPRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+             " PRAGMA cache_size = -16000;",
+             s->opts.readonly ? "" : "PRAGMA journal_mode = WAL; ", s->sync);
+    if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = td__store_error(TD_EDB, "cannot set up database %s: %s", s->path,
+                             sqlite3_errmsg(c->db));
+        goto out;
+    }
+    *out = c;
+    c = NULL;
+out:
+    conn_close(c);
+    return rc;
+}
+
+/* Takes a connection from the pool, opening one when under the limit, else waiting. */
+static int acquire(struct sq *s, struct conn **out)
+{
+    struct conn *c = NULL;
+    int rc = 0;
+
+    pthread_mutex_lock(&s->lock);
+    while (!s->idle && s->open >= s->max)
+        pthread_cond_wait(&s->freed, &s->lock);
+    if (s->idle) {
+        c = s->idle;
+        s->idle = c->next;
+        c->next = NULL;
+        pthread_mutex_unlock(&s->lock);
+        *out = c;
+        return 0;
+    }
+    s->open++;
+    pthread_mutex_unlock(&s->lock);
+    rc = conn_open(s, &c);
+    if (rc) {
+        pthread_mutex_lock(&s->lock);
+        s->open--;
+        pthread_cond_signal(&s->freed);
+        pthread_mutex_unlock(&s->lock);
+    }
+    *out = c;
+    return rc;
+}
+
+/* Returns a connection to the pool. */
+static void release(struct sq *s, struct conn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&s->lock);
+    c->next = s->idle;
+    s->idle = c;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Returns the prepared statement id of c, reset and unbound, preparing it on first use. */
+static sqlite3_stmt *stmt(struct conn *c, enum stmt_id id)
+{
+    if (!c->stmt[id]) {
+        if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id],
+                               NULL) != SQLITE_OK) {
+            db_error(c->db, "prepare");
+            return NULL;
+        }
+    }
+    return c->stmt[id];
+}
+
+/* Resets a statement after use so that it holds no lock and no bound value. */
+static void done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* Runs a statement that returns no row (BEGIN, COMMIT, ...). */
+static int exec_stmt(struct conn *c, enum stmt_id id)
+{
+    sqlite3_stmt *st = stmt(c, id);
+    int rc = 0;
+
+    if (!st)
+        return TD_EDB;
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_error(c->db, stmt_sql[id]);
+    done(st);
+    return rc;
+}
+
+/* Binds s as text, or NULL when s is NULL or empty. */
+static void bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s && *s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Binds a time as ISO text, or NULL when 0. */
+static void bind_time(sqlite3_stmt *st, int i, int64_t ms)
+{
+    char iso[TD_TIME_ISO_SIZE];
+
+    if (ms == 0) {
+        sqlite3_bind_null(st, i);
+        return;
+    }
+    td_time_format(ms, iso);
+    sqlite3_bind_text(st, i, iso, -1, SQLITE_TRANSIENT);
+}
+
+/* Copies text column i into dst (size n), "" for NULL. */
+static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+
+    td__strlcpy(dst, t ? (const char *)t : "", n);
+}
+
+/* Reads an ISO time column; 0 for NULL or unparsable. */
+static int64_t col_time(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    int64_t ms = 0;
+
+    if (t && td_time_parse((const char *)t, &ms) != 0)
+        ms = 0;
+    return ms;
+}
+
+/* Fills l from a row of LINK_COLS. */
+static void read_link(sqlite3_stmt *st, td_link *l)
+{
+    col_copy(st, 0, l->tracking_id, sizeof l->tracking_id);
+    col_copy(st, 1, l->job_id, sizeof l->job_id);
+    col_copy(st, 2, l->application_id, sizeof l->application_id);
+    col_copy(st, 3, l->link_function, sizeof l->link_function);
+    col_copy(st, 4, l->link_type, sizeof l->link_type);
+    col_copy(st, 5, l->original_url, sizeof l->original_url);
+    col_copy(st, 6, l->redirect_url, sizeof l->redirect_url);
+    l->created_at = col_time(st, 7);
+    col_copy(st, 8, l->created_by, sizeof l->created_by);
+    l->is_active = sqlite3_column_int(st, 9) != 0;
+    col_copy(st, 10, l->description, sizeof l->description);
+    l->expires_at = col_time(st, 11);
+}
+
+/* ---- migrations ---- */
+
+/* Reads the highest applied migration (0 for a new database). */
+static int read_version(struct conn *c, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+
+    *out = 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                           "name = 'schema_migrations'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(c->db, "read schema");
+        goto out;
+    }
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
+                           &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = db_error(c->db, "read schema version");
+        goto out;
+    }
+    *out = sqlite3_column_int(st, 0);
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Applies every migration newer than the database, each in its own transaction. */
+static int sq_migrate(void *be, int *applied)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    char *errmsg = NULL;
+    int rc, version;
+
+    *applied = 0;
+    rc = acquire(s, &c);
+    if (rc)
+        goto out;
+    for (;;) {
+        const struct migration *m;
+        char sql[256];
+        char iso[TD_TIME_ISO_SIZE];
+
+        /* BEGIN IMMEDIATE first, then read the version: two processes migrating at once
+         * serialise here and the second sees the first's work. */
+        if ((rc = exec_stmt(c, S_BEGIN)) != 0)
+            goto out;
+        if (sqlite3_exec(c->db,
+                         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
+                         "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+                         NULL, NULL, &errmsg) != SQLITE_OK ||
+            (rc = read_version(c, &version)) != 0) {
+            rc = rc ? rc : td__store_error(TD_EDB, "migrate: %s", errmsg ? errmsg : "?");
+            exec_stmt(c, S_ROLLBACK);
+            goto out;
+        }
+        if (version > KNOWN_VERSION) {
+            exec_stmt(c, S_ROLLBACK);
+            rc = td__store_error(TD_ESCHEMA,
+                                 "database schema version %d is newer than this trackdoc "
+                                 "(knows %d): upgrade trackdoc",
+                                 version, KNOWN_VERSION);
+            goto out;
+        }
+        if (version == KNOWN_VERSION) {
+            rc = exec_stmt(c, S_COMMIT);
+            goto out;
+        }
+        m = &migrations[version];
+        td_time_format(td_time_now_ms(), iso);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, '%s', '%s')",
+                 m->version, m->name, iso);
+        if (sqlite3_exec(c->db, m->sql, NULL, NULL, &errmsg) != SQLITE_OK ||
+            sqlite3_exec(c->db, sql, NULL, NULL, &errmsg) != SQLITE_OK) {
+            rc = td__store_error(TD_EDB, "migration %d (%s) failed: %s", m->version, m->name,
+                                 errmsg ? errmsg : "?");
+            exec_stmt(c, S_ROLLBACK);
+            goto out;
+        }
+        if ((rc = exec_stmt(c, S_COMMIT)) != 0)
+            goto out;
+        (*applied)++;
+    }
+out:
+    sqlite3_free(errmsg);
+    release(s, c);
+    return rc;
+}
+
+/* Gives the database's and this program's schema versions. */
+static int sq_schema_version(void *be, int *db_version, int *known)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    int rc = acquire(s, &c);
+
+    *known = KNOWN_VERSION;
+    if (rc == 0)
+        rc = read_version(c, db_version);
+    release(s, c);
+    return rc;
+}
+
+/* ---- open and close ---- */
+
+/* Creates the folder that will hold path, like mkdir -p. */
+static int make_parent_dir(const char *path)
+{
+    char tmp[PATH_MAX];
+    char *dir;
+
+    if (td__strlcpy(tmp, path, sizeof tmp))
+        return td__store_error(TD_EINVAL, "database path too long");
+    dir = dirname(tmp);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+            return td__store_error(TD_EIO, "cannot create folder %s: %s", dir, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return td__store_error(TD_EIO, "cannot create folder %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+static void sq_close(void *be);
+
+/* Opens the pool, migrates unless told not to, and checks the schema version. */
+static int sq_open(const char *target, const td_store_options *o, void **be, char *err,
+                   size_t errsz)
+{
+    struct sq *s = calloc(1, sizeof *s);
+    struct conn *c = NULL;
+    int rc = 0, applied, version = 0;
+
+    *be = NULL;
+    if (!s) {
+        rc = TD_ENOMEM;
+        goto out;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->freed, NULL);
+    s->opts = *o;
+    s->max = o->pool_size > 0 ? o->pool_size : 4;
+    if (!o->sync || !*o->sync || strcasecmp(o->sync, "full") == 0) {
+        snprintf(s->sync, sizeof s->sync, "FULL");
+    } else if (strcasecmp(o->sync, "normal") == 0) {
+        snprintf(s->sync, sizeof s->sync, "NORMAL");
+    } else {
+        rc = td__store_error(TD_EINVAL, "SQLite sync mode must be full or normal, not \"%s\"",
+                             o->sync);
+        goto out;
+    }
+    s->path = strdup(target);
+    if (!s->path) {
+        rc = TD_ENOMEM;
+        goto out;
+    }
+    if (!o->readonly && strcmp(target, ":memory:") != 0 && (rc = make_parent_dir(target)) != 0)
+        goto out;
+    /* Open one connection now so that a bad path fails here, not at the first request. */
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    release(s, c);
+    c = NULL;
+    if (!o->no_migrate && !o->readonly && (rc = sq_migrate(s, &applied)) != 0)
+        goto out;
+    if ((rc = sq_schema_version(s, &version, &applied)) != 0)
+        goto out;
+    if (version > KNOWN_VERSION) {
+        rc = td__store_error(TD_ESCHEMA, "database schema version %d is newer than this trackdoc "
+                             "(knows %d): upgrade trackdoc", version, KNOWN_VERSION);
+        goto out;
+    }
+    if (version < KNOWN_VERSION && o->readonly) {
+        rc = td__store_error(TD_ESTATE, "schema version %d, this trackdoc needs %d: run "
+                             "'trackdoc db migrate'", version, KNOWN_VERSION);
+        goto out;
+    }
+    *be = s;
+    s = NULL;
+out:
+    if (rc && err && errsz)
+        snprintf(err, errsz, "%s", td_store_errmsg(NULL)[0] ? td_store_errmsg(NULL) : td_strerror(rc));
+    sq_close(s);
+    return rc;
+}
+
+/* Closes every pooled connection. */
+static void sq_close(void *be)
+{
+    struct sq *s = be;
+    struct conn *c, *next;
+
+    if (!s)
+        return;
+    for (c = s->idle; c; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->freed);
+    free(s->path);
+    free(s);
+}
+
+/* Runs SELECT 1. */
+static int sq_ping(void *be)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc = acquire(s, &c);
+
+    if (rc)
+        goto out;
+    st = stmt(c, S_PING);
+    if (!st || sqlite3_step(st) != SQLITE_ROW)
+        rc = db_error(c->db, "ping");
+    done(st);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* ---- links ---- */
+
+/* Reads the link of l's context into out; TD_ENOTFOUND when there is none. */
+static int link_by_context(struct conn *c, const td_link *l, td_link *out)
+{
+    sqlite3_stmt *st = stmt(c, S_LINK_BY_CONTEXT);
+    int rc = 0, step;
+
+    if (!st)
+        return TD_EDB;
+    sqlite3_bind_text(st, 1, l->job_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, l->application_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, l->link_function, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, l->original_url, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        read_link(st, out);
+    else if (step == SQLITE_DONE)
+        rc = TD_ENOTFOUND;
+    else
+        rc = db_error(c->db, "read link by context");
+    done(st);
+    return rc;
+}
+
+/* Inserts a link unless its context exists, then reads the stored row. */
+static int sq_link_insert(void *be, const td_link *l, td_link *out, bool *created)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc;
+
+    *created = false;
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    /* The common case by far is a context seen before: answer it without a write. */
+    rc = link_by_context(c, l, out);
+    if (rc != TD_ENOTFOUND)
+        goto out;
+    if (!(st = stmt(c, S_LINK_INSERT))) {
+        rc = TD_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, l->tracking_id, -1, SQLITE_STATIC);
+    bind_opt(st, 2, l->job_id);
+    bind_opt(st, 3, l->application_id);
+    sqlite3_bind_text(st, 4, l->link_function, -1, SQLITE_STATIC);
+    bind_opt(st, 5, l->link_type);
+    sqlite3_bind_text(st, 6, l->original_url, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, l->redirect_url, -1, SQLITE_STATIC);
+    bind_time(st, 8, l->created_at);
+    bind_opt(st, 9, l->created_by);
+    sqlite3_bind_int(st, 10, l->is_active ? 1 : 0);
+    bind_opt(st, 11, l->description);
+    bind_time(st, 12, l->expires_at);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_error(c->db, "insert link");
+        done(st);
+        goto out;
+    }
+    *created = sqlite3_changes(c->db) == 1;
+    done(st);
+    /* Inserted, or a concurrent creator won the race: either way the row of the context is the
+     * answer. If there is none, our insert was ignored for its tracking_id (a random clash). */
+    rc = link_by_context(c, l, out);
+    if (rc == TD_ENOTFOUND)
+        rc = td__store_error(TD_ECONFLICT, "tracking id %s already taken", l->tracking_id);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Reads one link by id. */
+static int sq_link_get(void *be, const char *id, td_link *out)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc, step;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (!(st = stmt(c, S_LINK_GET))) {
+        rc = TD_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        read_link(st, out);
+    else if (step == SQLITE_DONE)
+        rc = TD_ENOTFOUND;
+    else
+        rc = db_error(c->db, "read link");
+    done(st);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Sets is_active of one link. */
+static int sq_link_set_active(void *be, const char *id, bool active)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (!(st = stmt(c, S_LINK_SET_ACTIVE))) {
+        rc = TD_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, active ? 1 : 0);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_error(c->db, "update link");
+    else if (sqlite3_changes(c->db) == 0)
+        rc = TD_ENOTFOUND;
+    done(st);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Lists links newest first with optional filters and a keyset cursor. The SQL is built per
+ * call from fixed fragments (never from input), so that each filter can use its index. */
+static int sq_link_list(void *be, const td_link_filter *f, int (*cb)(void *, const td_link *),
+                        void *ud)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    td_buf sql;
+    td_link l;
+    char iso[TD_TIME_ISO_SIZE];
+    int rc, i = 1, step;
+
+    td_buf_init(&sql, 4096);
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    rc = td_buf_adds(&sql, "SELECT " LINK_COLS " FROM link_tracking WHERE 1 = 1");
+    if (f->job_id && *f->job_id)
+        rc = rc ? rc : td_buf_adds(&sql, " AND job_id = ?");
+    if (f->application_id && *f->application_id)
+        rc = rc ? rc : td_buf_adds(&sql, " AND application_id = ?");
+    if (f->link_function && *f->link_function)
+        rc = rc ? rc : td_buf_adds(&sql, " AND link_function = ?");
+    if (f->active >= 0)
+        rc = rc ? rc : td_buf_adds(&sql, " AND is_active = ?");
+    if (f->after_created_at)
+        rc = rc ? rc : td_buf_adds(&sql, " AND (created_at, tracking_id) < (?, ?)");
+    rc = rc ? rc : td_buf_adds(&sql, " ORDER BY created_at DESC, tracking_id DESC LIMIT ?");
+    if (rc)
+        goto out;
+    if (sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(c->db, "list links");
+        goto out;
+    }
+    if (f->job_id && *f->job_id)
+        sqlite3_bind_text(st, i++, f->job_id, -1, SQLITE_STATIC);
+    if (f->application_id && *f->application_id)
+        sqlite3_bind_text(st, i++, f->application_id, -1, SQLITE_STATIC);
+    if (f->link_function && *f->link_function)
+        sqlite3_bind_text(st, i++, f->link_function, -1, SQLITE_STATIC);
+    if (f->active >= 0)
+        sqlite3_bind_int(st, i++, f->active ? 1 : 0);
+    if (f->after_created_at) {
+        td_time_format(f->after_created_at, iso);
+        sqlite3_bind_text(st, i++, iso, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, i++, f->after_tracking_id ? f->after_tracking_id : "", -1,
+                          SQLITE_STATIC);
+    }
+    sqlite3_bind_int(st, i, f->limit);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        read_link(st, &l);
+        if ((rc = cb(ud, &l)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(c->db, "list links");
+out:
+    sqlite3_finalize(st);
+    release(s, c);
+    td_buf_release(&sql);
+    return rc;
+}
+
+/* ---- clicks ---- */
+
+/* Binds text cut to at most max bytes (on a UTF-8 boundary), or NULL. */
+static void bind_cut(sqlite3_stmt *st, int i, const char *s, size_t max)
+{
+    size_t n;
+
+    if (!s || !*s) {
+        sqlite3_bind_null(st, i);
+        return;
+    }
+    n = strlen(s);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    sqlite3_bind_text(st, i, s, (int)n, SQLITE_STATIC);
+}
+
+/* Inserts a batch of clicks in one transaction. */
+static int sq_click_insert(void *be, const td_click *clicks, size_t n, int *row_rc)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    char iso[TD_TIME_ISO_SIZE];
+    int rc;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if ((rc = exec_stmt(c, S_BEGIN)) != 0)
+        goto out;
+    if (!(st = stmt(c, S_CLICK_INSERT))) {
+        rc = TD_EDB;
+        goto rollback;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const td_click *k = &clicks[i];
+        int step, row = 0;
+
+        td_time_format(k->clicked_at, iso);
+        sqlite3_bind_text(st, 1, k->click_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, k->tracking_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, iso, -1, SQLITE_STATIC);
+        bind_cut(st, 4, k->ip_address, 64);
+        bind_cut(st, 5, k->user_agent, TD_CLICK_UA_MAX);
+        bind_cut(st, 6, k->referrer_url, TD_CLICK_REFERRER_MAX);
+        bind_cut(st, 7, k->session_id, TD_CLICK_SESSION_MAX);
+        sqlite3_bind_text(st, 8, td_click_source_name(k->click_source), -1, SQLITE_STATIC);
+        bind_opt(st, 9, k->metadata);
+        sqlite3_bind_text(st, 10, k->head ? "HEAD" : "GET", -1, SQLITE_STATIC);
+        step = sqlite3_step(st);
+        if (step == SQLITE_CONSTRAINT_FOREIGNKEY) {
+            row = TD_ENOTFOUND; /* statement-level rollback only: the batch goes on */
+        } else if (step == SQLITE_CONSTRAINT_CHECK) {
+            row = TD_EINVAL;
+        } else if (step != SQLITE_DONE) {
+            rc = db_error(c->db, "insert click");
+            done(st);
+            goto rollback;
+        }
+        if (row_rc)
+            row_rc[i] = row;
+        done(st);
+    }
+    if ((rc = exec_stmt(c, S_COMMIT)) == 0)
+        goto out;
+rollback:
+    exec_stmt(c, S_ROLLBACK);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Counts clicks grouped by one key. */
+static int sq_click_groups(void *be, const td_click_filter *f, td_click_group g,
+                           int (*cb)(void *, const td_click_row *), void *ud)
+{
+    static const char *const keys[] = {
+        [TD_GROUP_ALL] = "''",
+        [TD_GROUP_SOURCE] = "c.click_source",
+        [TD_GROUP_DAY] = "substr(c.clicked_at, 1, 10)",
+        [TD_GROUP_FUNCTION] = "l.link_function",
+        [TD_GROUP_LINK] = "c.tracking_id",
+        [TD_GROUP_METHOD] = "c.http_method",
+    };
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    char since[TD_TIME_ISO_SIZE], until[TD_TIME_ISO_SIZE];
+    bool join;
+    td_buf sql;
+    int rc, i = 1, step;
+
+    td_buf_init(&sql, 4096);
+    if ((int)g < 0 || (size_t)g >= TD_ARRAY_SIZE(keys))
+        return td__store_error(TD_EINVAL, "unknown click grouping");
+    join = (f->job_id && *f->job_id) || (f->application_id && *f->application_id) ||
+           g == TD_GROUP_FUNCTION;
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    rc = td_buf_printf(&sql,
+                       "SELECT %s, count(*), min(c.clicked_at), max(c.clicked_at) "
+                       "FROM link_clicks c%s WHERE 1 = 1",
+                       keys[g], join ? " JOIN link_tracking l ON l.tracking_id = c.tracking_id" : "");
+    if (f->tracking_id && *f->tracking_id)
+        rc = rc ? rc : td_buf_adds(&sql, " AND c.tracking_id = ?");
+    if (f->job_id && *f->job_id)
+        rc = rc ? rc : td_buf_adds(&sql, " AND l.job_id = ?");
+    if (f->application_id && *f->application_id)
+        rc = rc ? rc : td_buf_adds(&sql, " AND l.application_id = ?");
+    if (f->since)
+        rc = rc ? rc : td_buf_adds(&sql, " AND c.clicked_at >= ?");
+    if (f->until)
+        rc = rc ? rc : td_buf_adds(&sql, " AND c.clicked_at < ?");
+    if (!f->include_head && g != TD_GROUP_METHOD)
+        rc = rc ? rc : td_buf_adds(&sql, " AND c.http_method = 'GET'");
+    if (g != TD_GROUP_ALL)
+        rc = rc ? rc : td_buf_adds(&sql, " GROUP BY 1 ORDER BY 1");
+    if (rc)
+        goto out;
+    if (sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(c->db, "count clicks");
+        goto out;
+    }
+    if (f->tracking_id && *f->tracking_id)
+        sqlite3_bind_text(st, i++, f->tracking_id, -1, SQLITE_STATIC);
+    if (f->job_id && *f->job_id)
+        sqlite3_bind_text(st, i++, f->job_id, -1, SQLITE_STATIC);
+    if (f->application_id && *f->application_id)
+        sqlite3_bind_text(st, i++, f->application_id, -1, SQLITE_STATIC);
+    if (f->since) {
+        td_time_format(f->since, since);
+        sqlite3_bind_text(st, i++, since, -1, SQLITE_STATIC);
+    }
+    if (f->until) {
+        td_time_format(f->until, until);
+        sqlite3_bind_text(st, i++, until, -1, SQLITE_STATIC);
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *key = sqlite3_column_text(st, 0);
+        td_click_row row = {
+            .key = key ? (const char *)key : "",
+            .clicks = sqlite3_column_int64(st, 1),
+            .first_click = col_time(st, 2),
+            .last_click = col_time(st, 3),
+        };
+        if (row.clicks == 0)
+            continue;
+        if ((rc = cb(ud, &row)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(c->db, "count clicks");
+out:
+    sqlite3_finalize(st);
+    release(s, c);
+    td_buf_release(&sql);
+    return rc;
+}
+
+/* ---- API keys ---- */
+
+/* Fills k from a row of APIKEY_COLS. */
+static void read_key(sqlite3_stmt *st, td_apikey_row *k)
+{
+    col_copy(st, 0, k->key_id, sizeof k->key_id);
+    col_copy(st, 1, k->name, sizeof k->name);
+    col_copy(st, 2, k->prefix, sizeof k->prefix);
+    k->created_at = col_time(st, 3);
+    k->last_used_at = col_time(st, 4);
+    k->revoked_at = col_time(st, 5);
+}
+
+/* Stores a new key hash. */
+static int sq_apikey_insert(void *be, const td_apikey_row *k, const char *hash_hex)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc, step;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (!(st = stmt(c, S_KEY_INSERT))) {
+        rc = TD_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, k->key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, k->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, hash_hex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, k->prefix, -1, SQLITE_STATIC);
+    bind_time(st, 5, k->created_at);
+    step = sqlite3_step(st);
+    if ((step & 0xff) == SQLITE_CONSTRAINT)
+        rc = td__store_error(TD_ECONFLICT, "an active API key is already named \"%s\"", k->name);
+    else if (step != SQLITE_DONE)
+        rc = db_error(c->db, "insert API key");
+    done(st);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Finds an active key by hash. */
+static int sq_apikey_find(void *be, const char *hash_hex, td_apikey_row *out)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc, step;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (!(st = stmt(c, S_KEY_FIND))) {
+        rc = TD_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, hash_hex, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        read_key(st, out);
+    else if (step == SQLITE_DONE)
+        rc = TD_ENOTFOUND;
+    else
+        rc = db_error(c->db, "find API key");
+    done(st);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Records when a key was last used. */
+static int sq_apikey_touch(void *be, const char *key_id, int64_t now)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (!(st = stmt(c, S_KEY_TOUCH))) {
+        rc = TD_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
+    bind_time(st, 2, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_error(c->db, "update API key");
+    done(st);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Lists keys, newest first. */
+static int sq_apikey_list(void *be, bool all, int (*cb)(void *, const td_apikey_row *), void *ud)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    td_apikey_row k;
+    int rc, step;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (sqlite3_prepare_v2(c->db,
+                           all ? "SELECT " APIKEY_COLS " FROM api_keys ORDER BY created_at DESC"
+                               : "SELECT " APIKEY_COLS " FROM api_keys WHERE revoked_at IS NULL "
+                                 "ORDER BY created_at DESC",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(c->db, "list API keys");
+        goto out;
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        read_key(st, &k);
+        if ((rc = cb(ud, &k)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(c->db, "list API keys");
+out:
+    sqlite3_finalize(st);
+    release(s, c);
+    return rc;
+}
+
+/* Revokes the one active key that ref names. */
+static int sq_apikey_revoke(void *be, const char *ref, int64_t now)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int64_t matches = 0;
+    int rc;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if ((rc = exec_stmt(c, S_BEGIN)) != 0)
+        goto out;
+    if (!(st = stmt(c, S_KEY_COUNT_REF))) {
+        rc = TD_EDB;
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        matches = sqlite3_column_int64(st, 0);
+    done(st);
+    if (matches == 0) {
+        rc = td__store_error(TD_ENOTFOUND, "no active API key has the id, name or prefix \"%s\"",
+                             ref);
+        goto rollback;
+    }
+    if (matches > 1) {
+        rc = td__store_error(TD_ECONFLICT, "\"%s\" matches %" PRId64 " keys: give the key id",
+                             ref, matches);
+        goto rollback;
+    }
+    if (!(st = stmt(c, S_KEY_REVOKE))) {
+        rc = TD_EDB;
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    bind_time(st, 2, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_error(c->db, "revoke API key");
+    done(st);
+    if (rc)
+        goto rollback;
+    rc = exec_stmt(c, S_COMMIT);
+    if (rc == 0)
+        goto out;
+rollback:
+    exec_stmt(c, S_ROLLBACK);
+out:
+    release(s, c);
+    return rc;
+}
+
+const struct td_store_ops td__store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .migrate = sq_migrate,
+    .schema_version = sq_schema_version,
+    .ping = sq_ping,
+    .link_insert = sq_link_insert,
+    .link_get = sq_link_get,
+    .link_set_active = sq_link_set_active,
+    .link_list = sq_link_list,
+    .click_insert = sq_click_insert,
+    .click_groups = sq_click_groups,
+    .apikey_insert = sq_apikey_insert,
+    .apikey_find = sq_apikey_find,
+    .apikey_touch = sq_apikey_touch,
+    .apikey_list = sq_apikey_list,
+    .apikey_revoke = sq_apikey_revoke,
+};
