@@ -38,7 +38,7 @@ static bool function_name_ok(const char *s, size_t n)
     return true;
 }
 
-/* Parses the comma-separated function list into t. */
+/* Parses the comma-separated function list into t; blanks around names are ignored. */
 static int parse_functions(td_tracker *t, const char *spec, char *err, size_t errsz)
 {
     const char *p = spec;
@@ -46,13 +46,21 @@ static int parse_functions(td_tracker *t, const char *spec, char *err, size_t er
     while (*p) {
         size_t n;
         p += strspn(p, ", \t");
-        n = strcspn(p, ", \t");
+        n = strcspn(p, ",");
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
         if (n == 0)
             break;
         if (!function_name_ok(p, n)) {
             snprintf(err, errsz, "link function \"%.*s\": use 1 to 32 letters, digits or '-'",
                      (int)TD_MIN(n, 64), p);
             return TD_EINVAL;
+        }
+        for (size_t i = 0; i < t->nfunctions; i++) {
+            if (strncasecmp(t->functions[i], p, n) == 0 && t->functions[i][n] == '\0') {
+                snprintf(err, errsz, "link function \"%.*s\" is listed twice", (int)n, p);
+                return TD_EINVAL;
+            }
         }
         if (t->nfunctions == MAX_FUNCTIONS) {
             snprintf(err, errsz, "at most %d link functions", MAX_FUNCTIONS);

@@ -13,6 +13,7 @@ struct slot {
     char key[KEY_SIZE];
     double tokens;
     int64_t last_ms;
+    bool used;
 };
 
 struct td_ratelimit {
@@ -74,10 +75,10 @@ int td__ratelimit_take(td_ratelimit *rl, const char *key, int64_t now_ms)
     int wait = 0;
 
     pthread_mutex_lock(lock);
-    tokens = s->last_ms ? s->tokens + (double)(now_ms - s->last_ms) / 1000.0 * rl->rate : rl->burst;
+    tokens = s->used ? s->tokens + (double)(now_ms - s->last_ms) / 1000.0 * rl->rate : rl->burst;
     if (tokens > rl->burst)
         tokens = rl->burst;
-    if (strncmp(s->key, key, KEY_SIZE) != 0 && (s->last_ms == 0 || tokens >= rl->burst)) {
+    if (strncmp(s->key, key, KEY_SIZE) != 0 && (!s->used || tokens >= rl->burst)) {
         snprintf(s->key, sizeof s->key, "%s", key);
         tokens = rl->burst;
     }
@@ -89,6 +90,7 @@ int td__ratelimit_take(td_ratelimit *rl, const char *key, int64_t now_ms)
     }
     s->tokens = tokens;
     s->last_ms = now_ms;
+    s->used = true;
     pthread_mutex_unlock(lock);
     return wait;
 }
