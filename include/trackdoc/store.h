@@ -80,8 +80,8 @@ typedef struct td_link_filter {
 
 /* Calls cb for each link matching f, newest first, at most f->limit rows; cb returns non-zero
  * to stop (that value is returned). */
-int td_store_link_list(td_store *st, const td_link_filter *f,
-                       int (*cb)(void *ud, const td_link *l), void *ud);
+int td_store_link_list(td_store *st, const td_link_filter *f, int (*cb)(void *ud, const td_link *l),
+                       void *ud);
 
 /* ---- link_clicks ---- */
 
@@ -96,8 +96,8 @@ typedef struct td_click_filter {
     const char *tracking_id;
     const char *job_id;
     const char *application_id;
-    int64_t since; /* UTC ms, inclusive; 0 = no bound */
-    int64_t until; /* UTC ms, exclusive; 0 = no bound */
+    int64_t since;     /* UTC ms, inclusive; 0 = no bound */
+    int64_t until;     /* UTC ms, exclusive; 0 = no bound */
     bool include_head; /* count HEAD requests too */
 } td_click_filter;
 

@@ -92,8 +92,8 @@ void cli_config_load(const char *cmd, td_config *c)
 /* Opens the store or dies. */
 td_store *cli_store_open(const td_config *c, bool no_migrate)
 {
-    td_store_options o = {.pool_size = (int)c->db_pool, .sync = c->sqlite_sync,
-                          .no_migrate = no_migrate};
+    td_store_options o = {
+        .pool_size = (int)c->db_pool, .sync = c->sqlite_sync, .no_migrate = no_migrate};
     td_store *st = NULL;
     char err[512];
     int rc = td_store_open(c->db, &o, &st, err, sizeof err);

@@ -102,13 +102,12 @@ int cmd_apikey(int argc, char **argv)
         if (rc == TD_EINVAL)
             usage_error(cmd, "--name \"%s\": use 1 to 128 printable characters", name);
         if (rc == TD_ECONFLICT)
-            die("an active API key is already named \"%s\" (revoke it or pick another name)",
-                name);
+            die("an active API key is already named \"%s\" (revoke it or pick another name)", name);
         if (rc)
             die("cannot create the API key: %s", td_store_errmsg(st));
         if (json) {
-            cli_print_json(json_pack("{s:s, s:s, s:s}", "name", row.name, "key", key, "key_id",
-                                     row.key_id));
+            cli_print_json(
+                json_pack("{s:s, s:s, s:s}", "name", row.name, "key", key, "key_id", row.key_id));
         } else {
             printf("API key \"%s\" created. It is shown only now; keep it somewhere safe:\n\n"
                    "  %s\n\nUse it as: Authorization: Bearer %s\n",

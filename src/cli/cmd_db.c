@@ -53,8 +53,8 @@ int cmd_db(int argc, char **argv)
         printf("%s: %d migration%s applied; schema version %d\n", c.db, applied,
                applied == 1 ? "" : "s", dbv);
     else
-        printf("%s (%s): schema version %d, this trackdoc knows %d%s\n", c.db,
-               td_store_backend(st), dbv, known, dbv < known ? " (run 'trackdoc db migrate')" : "");
+        printf("%s (%s): schema version %d, this trackdoc knows %d%s\n", c.db, td_store_backend(st),
+               dbv, known, dbv < known ? " (run 'trackdoc db migrate')" : "");
     td_store_close(st);
     return 0;
 }

@@ -99,8 +99,10 @@ static void parse(int argc, char **argv, td_config *c, struct args *a)
             break;
         case O_EXP_AT:
             if (td_time_parse(optarg, &a->p.expires_at) != 0)
-                usage_error(cmd, "--expires-at \"%s\": expected an ISO 8601 time such as "
-                            "2027-01-31T00:00:00Z", optarg);
+                usage_error(cmd,
+                            "--expires-at \"%s\": expected an ISO 8601 time such as "
+                            "2027-01-31T00:00:00Z",
+                            optarg);
             if (a->p.expires_at <= td_time_now_ms())
                 usage_error(cmd, "--expires-at \"%s\" is in the past", optarg);
             break;
@@ -152,9 +154,9 @@ static void parse(int argc, char **argv, td_config *c, struct args *a)
 static const char *field_option(const char *field)
 {
     static const char *const map[][2] = {
-        {"original_url", "--url"},     {"link_function", "--function"},
-        {"job_id", "--job-id"},        {"application_id", "--application-id"},
-        {"link_type", "--type"},       {"created_by", "--created-by"},
+        {"original_url", "--url"},        {"link_function", "--function"},
+        {"job_id", "--job-id"},           {"application_id", "--application-id"},
+        {"link_type", "--type"},          {"created_by", "--created-by"},
         {"description", "--description"}, {"expires_at", "--expires-at"},
     };
 
@@ -290,14 +292,12 @@ static int link_show(td_config *c, struct args *a)
                ")\n",
                json_integer_value(json_object_get(cs, "total_clicks")),
                json_integer_value(json_object_get(cs, "head_requests")));
-        printf("first click     %s\n",
-               json_string_value(json_object_get(cs, "first_click"))
-                   ? json_string_value(json_object_get(cs, "first_click"))
-                   : "-");
-        printf("last click      %s\n",
-               json_string_value(json_object_get(cs, "last_click"))
-                   ? json_string_value(json_object_get(cs, "last_click"))
-                   : "-");
+        printf("first click     %s\n", json_string_value(json_object_get(cs, "first_click"))
+                                           ? json_string_value(json_object_get(cs, "first_click"))
+                                           : "-");
+        printf("last click      %s\n", json_string_value(json_object_get(cs, "last_click"))
+                                           ? json_string_value(json_object_get(cs, "last_click"))
+                                           : "-");
         print_counts(json_object_get(cs, "by_source"), "by source      ");
         printf("per day (UTC, days with clicks):\n");
         json_array_foreach(json_object_get(rep, "click_timeline"), i, day)

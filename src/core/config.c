@@ -119,12 +119,10 @@ int td_config_from_env(td_config *c, char *err, size_t errsz)
         (rc = env_str("TRACKDOC_LISTEN", c->listen, sizeof c->listen, err, errsz)) ||
         (rc = env_str("TRACKDOC_ALLOWED_DOMAINS", c->allowed_domains, sizeof c->allowed_domains,
                       err, errsz)) ||
-        (rc = env_str("TRACKDOC_LINK_FUNCTIONS", c->link_functions, sizeof c->link_functions,
-                      err, errsz)) ||
-        (rc = env_str("TRACKDOC_SQLITE_SYNC", c->sqlite_sync, sizeof c->sqlite_sync, err,
+        (rc = env_str("TRACKDOC_LINK_FUNCTIONS", c->link_functions, sizeof c->link_functions, err,
                       errsz)) ||
-        (rc = env_long("TRACKDOC_LINK_CACHE_SIZE", &c->link_cache_size, 0, 10000000, err,
-                       errsz)) ||
+        (rc = env_str("TRACKDOC_SQLITE_SYNC", c->sqlite_sync, sizeof c->sqlite_sync, err, errsz)) ||
+        (rc = env_long("TRACKDOC_LINK_CACHE_SIZE", &c->link_cache_size, 0, 10000000, err, errsz)) ||
         (rc = env_long("TRACKDOC_THREADS", &c->threads, 0, 256, err, errsz)) ||
         (rc = env_long("TRACKDOC_DB_POOL", &c->db_pool, 1, 256, err, errsz)))
         return rc;

@@ -16,7 +16,8 @@ int td_random_bytes(void *buf, size_t n);
  * Returns 0 or TD_EIO. */
 int td_id_base62(char *out, size_t n);
 
-/* Writes a new time-ordered UUID (version 7, RFC 9562) in lower case into out. Returns 0 or TD_EIO. */
+/* Writes a new time-ordered UUID (version 7, RFC 9562) in lower case into out. Returns 0 or TD_EIO.
+ */
 int td_uuid_v7(char out[TD_UUID_SIZE]);
 
 /* Writes a new random UUID (version 4) in lower case into out. Returns 0 or TD_EIO. */

@@ -8,12 +8,12 @@
 #define KEY_MAX 4096
 
 struct entry {
-    struct entry *hnext;              /* hash chain */
-    struct entry *prev, *next;        /* recency list, head = most recent */
+    struct entry *hnext;       /* hash chain */
+    struct entry *prev, *next; /* recency list, head = most recent */
     uint64_t hash;
     int64_t stamp;
     size_t klen;
-    unsigned char data[];             /* value (value_size bytes), then the key */
+    unsigned char data[]; /* value (value_size bytes), then the key */
 };
 
 struct td_lru {

@@ -264,8 +264,8 @@ static int prepare(td_tracker *t, const td_link_params *p, td_link *l, const cha
         *field_out = "application_id";
         return TD_EUUID;
     }
-    if ((rc = copy_field(l->link_type, sizeof l->link_type, p->link_type, "link_type",
-                         field_out)) ||
+    if ((rc =
+             copy_field(l->link_type, sizeof l->link_type, p->link_type, "link_type", field_out)) ||
         (rc = copy_field(l->description, sizeof l->description, p->description, "description",
                          field_out)) ||
         (rc = copy_field(l->created_by, sizeof l->created_by, p->created_by, "created_by",

@@ -111,7 +111,8 @@ int td_report_link(td_store *st, const td_link *l, int days, int64_t now_ms, jso
         td_time_format(start + d * DAY_MS, iso);
         iso[10] = '\0';
         n = json_object_get(per_day.obj, iso);
-        e = json_pack("{s:s, s:I}", "date", iso, "clicks", (json_int_t)(n ? json_integer_value(n) : 0));
+        e = json_pack("{s:s, s:I}", "date", iso, "clicks",
+                      (json_int_t)(n ? json_integer_value(n) : 0));
         if (!e || json_array_append_new(tl, e)) {
             rc = TD_ENOMEM;
             goto out;
@@ -119,7 +120,8 @@ int td_report_link(td_store *st, const td_link *l, int days, int64_t now_ms, jso
     }
     rc |= json_object_set_new(cs, "total_clicks", json_integer(total.clicks));
     head = json_object_get(methods.obj, "HEAD");
-    rc |= json_object_set_new(cs, "head_requests", json_integer(head ? json_integer_value(head) : 0));
+    rc |=
+        json_object_set_new(cs, "head_requests", json_integer(head ? json_integer_value(head) : 0));
     rc |= td_json_set_time(cs, "first_click", total.first);
     rc |= td_json_set_time(cs, "last_click", total.last);
     rc |= json_object_set(cs, "by_source", src.obj);

@@ -15,8 +15,8 @@ enum MHD_Result td__handle_health(td_req *r)
     body = json_pack("{s:s, s:s, s:I, s:{s:s, s:b}, s:{s:I, s:I, s:I}}", "status",
                      db_ok ? "ok" : "degraded", "version", TD_VERSION, "uptime_seconds",
                      (json_int_t)((td_time_mono_ms() - s->started_ms) / 1000), "database",
-                     "backend", td_store_backend(s->st), "reachable", db_ok, "clicks",
-                     "committed", (json_int_t)rs.committed, "pending", (json_int_t)rs.pending,
-                     "failed", (json_int_t)rs.failed);
+                     "backend", td_store_backend(s->st), "reachable", db_ok, "clicks", "committed",
+                     (json_int_t)rs.committed, "pending", (json_int_t)rs.pending, "failed",
+                     (json_int_t)rs.failed);
     return td__reply_json(r, db_ok ? 200 : 503, body);
 }

@@ -28,8 +28,10 @@ static bool read_expiry(td_req *r, json_t *obj, const char *prefix, int64_t *out
     *out = 0;
     if (at && !json_is_null(at)) {
         if (!json_is_string(at) || td_time_parse(json_string_value(at), &ms) != 0) {
-            *res = td__reply_error(r, 400, "invalid_time", NULL, "%s/expires_at must be an ISO "
-                                   "8601 time such as 2027-01-31T00:00:00Z", prefix);
+            *res = td__reply_error(r, 400, "invalid_time", NULL,
+                                   "%s/expires_at must be an ISO "
+                                   "8601 time such as 2027-01-31T00:00:00Z",
+                                   prefix);
             return false;
         }
         if (ms <= now) {
@@ -43,8 +45,10 @@ static bool read_expiry(td_req *r, json_t *obj, const char *prefix, int64_t *out
             json_integer_value(in) < 100LL * 365 * 86400)
             ms = json_integer_value(in) * 1000;
         else if (!json_is_string(in) || td_time_parse_duration(json_string_value(in), &ms) != 0) {
-            *res = td__reply_error(r, 400, "invalid_time", NULL, "%s/expires_in must be seconds "
-                                   "or a duration such as 30d", prefix);
+            *res = td__reply_error(r, 400, "invalid_time", NULL,
+                                   "%s/expires_in must be seconds "
+                                   "or a duration such as 30d",
+                                   prefix);
             return false;
         }
         *out = now + ms;
@@ -90,8 +94,7 @@ static json_t *link_out(const td_link *l, bool created)
 }
 
 /* Creates links for many URLs of one job in one call: {"links": [...], shared fields}. */
-static enum MHD_Result create_batch(td_req *r, json_t *links,
-                                    const td_link_params *base)
+static enum MHD_Result create_batch(td_req *r, json_t *links, const td_link_params *base)
 {
     td_link_params *p = NULL;
     td_link *out = NULL;
@@ -104,8 +107,8 @@ static enum MHD_Result create_batch(td_req *r, json_t *links,
     int rc;
 
     if (n == 0 || n > MAX_BATCH)
-        return td__reply_error(r, 400, "invalid_value", "/links",
-                               "/links must hold 1 to %d links", MAX_BATCH);
+        return td__reply_error(r, 400, "invalid_value", "/links", "/links must hold 1 to %d links",
+                               MAX_BATCH);
     p = calloc(n, sizeof *p);
     out = calloc(n, sizeof *out);
     created = calloc(n, sizeof *created);
@@ -133,9 +136,9 @@ static enum MHD_Result create_batch(td_req *r, json_t *links,
         if (json_array_append_new(arr, link_out(&out[i], created[i])))
             goto out;
     }
-    res = td__reply_json(r, any ? 201 : 200,
-                         json_pack("{s:b, s:I, s:O}", "success", 1, "count", (json_int_t)n,
-                                   "links", arr));
+    res = td__reply_json(
+        r, any ? 201 : 200,
+        json_pack("{s:b, s:I, s:O}", "success", 1, "count", (json_int_t)n, "links", arr));
 out:
     json_decref(arr);
     free(p);
@@ -178,8 +181,8 @@ enum MHD_Result td__handle_link_create(td_req *r)
     if (!read_params(r, body, &base, &p, &res))
         goto out;
     if (!p.original_url) {
-        res = td__reply_error(r, 400, "missing_field", "/original_url",
-                              "/original_url is required");
+        res =
+            td__reply_error(r, 400, "missing_field", "/original_url", "/original_url is required");
         goto out;
     }
     if (!p.link_function) {
@@ -250,8 +253,8 @@ enum MHD_Result td__handle_record_click(td_req *r)
     meta = json_object_get(body, "metadata");
     if (meta && !json_is_null(meta)) {
         if (!json_is_object(meta)) {
-            res = td__reply_error(r, 400, "invalid_type", "/metadata",
-                                  "/metadata must be an object");
+            res =
+                td__reply_error(r, 400, "invalid_type", "/metadata", "/metadata must be an object");
             goto out;
         }
         meta_text = json_dumps(meta, JSON_COMPACT);
@@ -366,7 +369,8 @@ enum MHD_Result td__handle_link_list(td_req *r)
         if (!f.link_function)
             return td__reply_error(r, 400, "invalid_link_function", NULL,
                                    "query parameter function: \"%.64s\" is not a configured link "
-                                   "function", fn);
+                                   "function",
+                                   fn);
     }
     if ((v = td__req_query(r, "active")) && *v) {
         bool b;

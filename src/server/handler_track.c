@@ -65,8 +65,8 @@ static enum MHD_Result track_error(td_req *r, int rc)
     case TD_EEXPIRED:
         status = 410;
         title = "Link no longer available";
-        text = rc == TD_EGONE ? "The owner of this link has turned it off."
-                              : "This link has expired.";
+        text =
+            rc == TD_EGONE ? "The owner of this link has turned it off." : "This link has expired.";
         break;
     default:
         status = 503;
@@ -79,10 +79,11 @@ static enum MHD_Result track_error(td_req *r, int rc)
         return td__reply_error(r, status, td_errcode(rc), NULL, "%s", text);
     }
     snprintf(body, sizeof body, page, title, title, text);
-    if (status == 503)
+    {
+        const char *const retry[] = {"Retry-After", "5", NULL};
         return td__reply_raw(r, status, "text/html; charset=utf-8", body, strlen(body),
-                             "Retry-After", "5", NULL);
-    return td__reply_raw(r, status, "text/html; charset=utf-8", body, strlen(body), NULL);
+                             status == 503 ? retry : NULL);
+    }
 }
 
 struct utm_acc {
@@ -141,13 +142,21 @@ static enum MHD_Result track_resume(td_req *r)
     if (td_buf_adds(&body, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Redirecting"
                            "</title></head><body><p>Redirecting to <a href=\"") ||
         html_escape(&body, r->link->original_url) || td_buf_adds(&body, "\">") ||
-        html_escape(&body, r->link->original_url) || td_buf_adds(&body, "</a>.</p></body></html>\n")) {
+        html_escape(&body, r->link->original_url) ||
+        td_buf_adds(&body, "</a>.</p></body></html>\n")) {
         td_buf_release(&body);
         return MHD_NO;
     }
-    res = td__reply_raw(r, 302, "text/html; charset=utf-8", body.data, body.len, "Location",
-                        r->link->original_url, "Cache-Control", "private, no-store",
-                        "X-Robots-Tag", "noindex", NULL);
+    {
+        const char *const headers[] = {"Location",
+                                       r->link->original_url,
+                                       "Cache-Control",
+                                       "private, no-store",
+                                       "X-Robots-Tag",
+                                       "noindex",
+                                       NULL};
+        res = td__reply_raw(r, 302, "text/html; charset=utf-8", body.data, body.len, headers);
+    }
     td_buf_release(&body);
     return res;
 }

@@ -107,9 +107,10 @@ enum MHD_Result td__reply_error_h(td_req *r, unsigned status, const char *code, 
 /* Sends the error for a library code rc (status chosen from rc); field as above. */
 enum MHD_Result td__reply_rc(td_req *r, int rc, const char *field, const char *detail);
 
-/* Sends a body of the given type, with optional extra headers (name, value pairs, NULL-ended). */
+/* Sends a body of the given type; headers (may be NULL) lists extra name, value pairs and ends
+ * with NULL. */
 enum MHD_Result td__reply_raw(td_req *r, unsigned status, const char *type, const void *data,
-                              size_t len, ...);
+                              size_t len, const char *const *headers);
 
 /* ---- request helpers (src/server/server.c) ---- */
 

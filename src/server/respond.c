@@ -22,23 +22,17 @@ static enum MHD_Result queue(td_req *r, unsigned status, struct MHD_Response *re
 
 /* Sends a body with optional extra headers. */
 enum MHD_Result td__reply_raw(td_req *r, unsigned status, const char *type, const void *data,
-                              size_t len, ...)
+                              size_t len, const char *const *headers)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
-    const char *name;
-    va_list ap;
 
     if (!resp)
         return MHD_NO;
     if (type)
         MHD_add_response_header(resp, "Content-Type", type);
-    va_start(ap, len);
-    while ((name = va_arg(ap, const char *)) != NULL) {
-        const char *value = va_arg(ap, const char *);
-        MHD_add_response_header(resp, name, value);
-    }
-    va_end(ap);
+    for (; headers && headers[0] && headers[1]; headers += 2)
+        MHD_add_response_header(resp, headers[0], headers[1]);
     return queue(r, status, resp);
 }
 
@@ -49,7 +43,8 @@ enum MHD_Result td__reply_json(td_req *r, unsigned status, json_t *body)
     char *text;
     size_t len;
 
-    static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
+    static const char oom[] =
+        "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
 
     if (!body)
         return td__reply_raw(r, 500, "application/json", oom, sizeof oom - 1, NULL);
@@ -94,11 +89,10 @@ static enum MHD_Result reply_error_v(td_req *r, unsigned status, const char *cod
     json_decref(body);
     if (!text)
         return MHD_NO;
-    if (hname)
-        res = td__reply_raw(r, status, "application/json", text, strlen(text), hname, hvalue,
-                            NULL);
-    else
-        res = td__reply_raw(r, status, "application/json", text, strlen(text), NULL);
+    {
+        const char *const headers[] = {hname, hvalue, NULL};
+        res = td__reply_raw(r, status, "application/json", text, strlen(text), headers);
+    }
     free(text);
     return res;
 }

@@ -13,11 +13,9 @@ const struct td_route td__routes[] = {
     {"/api/link-tracking/links/{id}", M_GET, R_AUTH | R_RL_API, td__handle_link_get},
     {"/api/link-tracking/links/{id}/deactivate", M_POST, R_AUTH | R_RL_API,
      td__handle_link_deactivate},
-    {"/api/link-tracking/links/{id}/activate", M_POST, R_AUTH | R_RL_API,
-     td__handle_link_activate},
+    {"/api/link-tracking/links/{id}/activate", M_POST, R_AUTH | R_RL_API, td__handle_link_activate},
     {"/api/link-tracking/analytics/{id}", M_GET, R_AUTH | R_RL_API, td__handle_analytics},
-    {"/api/link-tracking/jobs/{job_id}/summary", M_GET, R_AUTH | R_RL_API,
-     td__handle_job_summary},
+    {"/api/link-tracking/jobs/{job_id}/summary", M_GET, R_AUTH | R_RL_API, td__handle_job_summary},
 };
 
 const size_t td__nroutes = TD_ARRAY_SIZE(td__routes);

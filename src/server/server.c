@@ -125,7 +125,8 @@ json_t *td__req_json(td_req *r, enum MHD_Result *res)
     json_t *j;
 
     if (r->body.len == 0) {
-        *res = td__reply_error(r, 400, "invalid_json", "", "the request body must be a JSON object");
+        *res =
+            td__reply_error(r, 400, "invalid_json", "", "the request body must be a JSON object");
         return NULL;
     }
     j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
@@ -136,7 +137,8 @@ json_t *td__req_json(td_req *r, enum MHD_Result *res)
     }
     if (!json_is_object(j)) {
         json_decref(j);
-        *res = td__reply_error(r, 400, "invalid_json", "", "the request body must be a JSON object");
+        *res =
+            td__reply_error(r, 400, "invalid_json", "", "the request body must be a JSON object");
         return NULL;
     }
     return j;
@@ -176,8 +178,8 @@ static int method_bit(const char *m)
     static const struct {
         const char *name;
         int bit;
-    } map[] = {{"GET", M_GET},     {"HEAD", M_HEAD},     {"POST", M_POST},
-               {"PUT", M_PUT},     {"PATCH", M_PATCH},   {"DELETE", M_DELETE}};
+    } map[] = {{"GET", M_GET}, {"HEAD", M_HEAD},   {"POST", M_POST},
+               {"PUT", M_PUT}, {"PATCH", M_PATCH}, {"DELETE", M_DELETE}};
 
     for (size_t i = 0; i < TD_ARRAY_SIZE(map); i++)
         if (strcmp(m, map[i].name) == 0)
@@ -395,7 +397,7 @@ static enum MHD_Result request_start(td_req *r)
     }
     r->state = REQ_BODY;
     return MHD_YES;
-limited: {
+limited : {
     char retry[16];
     snprintf(retry, sizeof retry, "%d", wait);
     return td__reply_error_h(r, 429, "rate_limited", "Retry-After", retry,
@@ -406,8 +408,8 @@ limited: {
 /* The access handler: called for the headers, for each piece of body, at the end of the body,
  * and once more after a suspended request is resumed. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     td_server *s = cls;
     td_req *r = *con_cls;
@@ -526,9 +528,8 @@ int td_server_new(const td_server_config *cfg, td_server **out, char *err, size_
                                 65536, &s->rl_api)) != 0)
         goto out;
     if (s->cfg.rate_limit_track > 0 &&
-        (rc = td__ratelimit_new(s->cfg.rate_limit_track,
-                                TD_MAX(10.0, 2 * s->cfg.rate_limit_track), 65536,
-                                &s->rl_track)) != 0)
+        (rc = td__ratelimit_new(s->cfg.rate_limit_track, TD_MAX(10.0, 2 * s->cfg.rate_limit_track),
+                                65536, &s->rl_track)) != 0)
         goto out;
     if ((rc = open_listener(s->cfg.listen, &s->listen_fd, &s->port, err, errsz)) != 0)
         goto out;
@@ -550,8 +551,7 @@ int td_server_start(td_server *s, td_store *st, td_tracker *tr, td_recorder *rec
     s->rec = rec;
     s->started_ms = td_time_mono_ms();
     s->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-            MHD_USE_ERROR_LOG,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
         s->cfg.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.connection_timeout,

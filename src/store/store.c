@@ -62,8 +62,10 @@ int td_store_open(const char *url, const td_store_options *opts, td_store **out,
         goto out;
     }
     if (strstr(target, "://")) {
-        snprintf(err, sizeof err, "unknown database URL scheme in \"%s\" (use a path, sqlite:PATH "
-                 "or postgres://...)", url);
+        snprintf(err, sizeof err,
+                 "unknown database URL scheme in \"%s\" (use a path, sqlite:PATH "
+                 "or postgres://...)",
+                 url);
         rc = TD_EINVAL;
         goto out;
     }
@@ -147,8 +149,8 @@ int td_store_link_set_active(td_store *st, const char *tracking_id, bool active)
 }
 
 /* Lists links matching a filter. */
-int td_store_link_list(td_store *st, const td_link_filter *f,
-                       int (*cb)(void *ud, const td_link *l), void *ud)
+int td_store_link_list(td_store *st, const td_link_filter *f, int (*cb)(void *ud, const td_link *l),
+                       void *ud)
 {
     if (f->limit < 1 || f->limit > 1000)
         return td__store_error(TD_EINVAL, "limit must be between 1 and 1000");

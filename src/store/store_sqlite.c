@@ -66,7 +66,7 @@ static const struct migration migrations[] = {
 /* ---- statements ---- */
 
 #define LINK_COLS                                                                                  \
-    "tracking_id, job_id, application_id, link_function, link_type, original_url, redirect_url, " \
+    "tracking_id, job_id, application_id, link_function, link_type, original_url, redirect_url, "  \
     "created_at, created_by, is_active, description, expires_at"
 #define APIKEY_COLS "key_id, name, key_prefix, created_at, last_used_at, revoked_at"
 
@@ -401,9 +401,10 @@ static int sq_migrate(void *be, int *applied)
         }
         m = &migrations[version];
         td_time_format(td_time_now_ms(), iso);
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, '%s', '%s')",
-                 m->version, m->name, iso);
+        snprintf(
+            sql, sizeof sql,
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, '%s', '%s')",
+            m->version, m->name, iso);
         if (sqlite3_exec(c->db, m->sql, NULL, NULL, &errmsg) != SQLITE_OK ||
             sqlite3_exec(c->db, sql, NULL, NULL, &errmsg) != SQLITE_OK) {
             rc = td__store_error(TD_EDB, "migration %d (%s) failed: %s", m->version, m->name,
@@ -504,20 +505,25 @@ static int sq_open(const char *target, const td_store_options *o, void **be, cha
     if ((rc = sq_schema_version(s, &version, &applied)) != 0)
         goto out;
     if (version > KNOWN_VERSION) {
-        rc = td__store_error(TD_ESCHEMA, "database schema version %d is newer than this trackdoc "
-                             "(knows %d): upgrade trackdoc", version, KNOWN_VERSION);
+        rc = td__store_error(TD_ESCHEMA,
+                             "database schema version %d is newer than this trackdoc "
+                             "(knows %d): upgrade trackdoc",
+                             version, KNOWN_VERSION);
         goto out;
     }
     if (version < KNOWN_VERSION && o->readonly) {
-        rc = td__store_error(TD_ESTATE, "schema version %d, this trackdoc needs %d: run "
-                             "'trackdoc db migrate'", version, KNOWN_VERSION);
+        rc = td__store_error(TD_ESTATE,
+                             "schema version %d, this trackdoc needs %d: run "
+                             "'trackdoc db migrate'",
+                             version, KNOWN_VERSION);
         goto out;
     }
     *be = s;
     s = NULL;
 out:
     if (rc && err && errsz)
-        snprintf(err, errsz, "%s", td_store_errmsg(NULL)[0] ? td_store_errmsg(NULL) : td_strerror(rc));
+        snprintf(err, errsz, "%s",
+                 td_store_errmsg(NULL)[0] ? td_store_errmsg(NULL) : td_strerror(rc));
     sq_close(s);
     return rc;
 }
@@ -854,7 +860,8 @@ static int sq_click_groups(void *be, const td_click_filter *f, td_click_group g,
     rc = td_buf_printf(&sql,
                        "SELECT %s, count(*), min(c.clicked_at), max(c.clicked_at) "
                        "FROM link_clicks c%s WHERE 1 = 1",
-                       keys[g], join ? " JOIN link_tracking l ON l.tracking_id = c.tracking_id" : "");
+                       keys[g],
+                       join ? " JOIN link_tracking l ON l.tracking_id = c.tracking_id" : "");
     if (f->tracking_id && *f->tracking_id)
         rc = rc ? rc : td_buf_adds(&sql, " AND c.tracking_id = ?");
     if (f->job_id && *f->job_id)
@@ -1065,8 +1072,8 @@ static int sq_apikey_revoke(void *be, const char *ref, int64_t now)
         goto rollback;
     }
     if (matches > 1) {
-        rc = td__store_error(TD_ECONFLICT, "\"%s\" matches %" PRId64 " keys: give the key id",
-                             ref, matches);
+        rc = td__store_error(TD_ECONFLICT, "\"%s\" matches %" PRId64 " keys: give the key id", ref,
+                             matches);
         goto rollback;
     }
     if (!(st = stmt(c, S_KEY_REVOKE))) {

@@ -14,8 +14,7 @@ static void tracking_ids(void)
     char id[TD_LINK_ID_SIZE], dummy = 0;
     int bad_form = 0, dups = 0;
     int counts[62] = {0};
-    static const char alphabet[] =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     CHECK(td_lru_new(N, 1, &seen) == 0, "lru for uniqueness check");
     for (int i = 0; i < N; i++) {
@@ -72,7 +71,8 @@ static void uuids(void)
 {
     char u[TD_UUID_SIZE], v[TD_UUID_SIZE], n[TD_UUID_SIZE];
 
-    CHECK(td_uuid_v7(u) == 0 && u[14] == '7' && strchr("89ab", u[19]), "v7 has version and variant");
+    CHECK(td_uuid_v7(u) == 0 && u[14] == '7' && strchr("89ab", u[19]),
+          "v7 has version and variant");
     CHECK(td_uuid_v7(v) == 0 && strcmp(u, v) != 0, "two v7 differ");
     CHECK(td_uuid_v4(u) == 0 && u[14] == '4', "v4 has version 4");
     CHECK(td_uuid_normalize("3F2504E0-4F89-41D3-9A0C-0305E82C3301", n) == 0 &&
@@ -80,8 +80,7 @@ static void uuids(void)
           "UUID is lower-cased");
     CHECK(td_uuid_normalize("3f2504e0-4f89-41d3-9a0c-0305e82c330", n) == TD_EUUID, "short UUID");
     CHECK(td_uuid_normalize("3f2504e0-4f89-41d3-9a0c-0305e82c33011", n) == TD_EUUID, "long UUID");
-    CHECK(td_uuid_normalize("3f2504e04f8941d39a0c0305e82c3301xxxx", n) == TD_EUUID,
-          "no hyphens");
+    CHECK(td_uuid_normalize("3f2504e04f8941d39a0c0305e82c3301xxxx", n) == TD_EUUID, "no hyphens");
     CHECK(td_uuid_normalize("3f2504e0-4f89-41d3-9a0c-0305e82c33zz", n) == TD_EUUID, "non-hex");
     CHECK(td_uuid_normalize("", n) == TD_EUUID, "empty");
 }

@@ -79,8 +79,7 @@ static void hosts(void)
           "host is lower case without port");
     CHECK(td_url_check("http://[::1]:80/", out, sizeof out, host) == 0 && strcmp(host, "::1") == 0,
           "IPv6 host without brackets");
-    CHECK(td_url_host("android-app://com.x/", host, sizeof host) == 0 &&
-              strcmp(host, "com.x") == 0,
+    CHECK(td_url_host("android-app://com.x/", host, sizeof host) == 0 && strcmp(host, "com.x") == 0,
           "td_url_host takes any scheme");
 }
 

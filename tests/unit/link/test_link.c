@@ -30,8 +30,8 @@ static td_store *open_store(void)
 /* Makes a tracker with defaults plus the given TTL. */
 static td_tracker *tracker(td_store *st, long ttl_ms, const char *allowed)
 {
-    td_link_config cfg = {.base_url = "https://t.example.org/", .cache_ttl_ms = ttl_ms,
-                          .allowed_domains = allowed};
+    td_link_config cfg = {
+        .base_url = "https://t.example.org/", .cache_ttl_ms = ttl_ms, .allowed_domains = allowed};
     td_tracker *t = NULL;
     char err[256];
 
@@ -52,19 +52,26 @@ static void validation(td_tracker *t)
     } cases[] = {
         {{.link_function = "Calendly"}, TD_EURL, "original_url"},
         {{.original_url = "ftp://x.example", .link_function = "Calendly"}, TD_EURL, "original_url"},
-        {{.original_url = "https://u:p@x.example", .link_function = "Calendly"}, TD_EURL_USERINFO,
+        {{.original_url = "https://u:p@x.example", .link_function = "Calendly"},
+         TD_EURL_USERINFO,
          "original_url"},
-        {{.original_url = "https://x.example/a b", .link_function = "Calendly"}, TD_EURL_CHARS,
+        {{.original_url = "https://x.example/a b", .link_function = "Calendly"},
+         TD_EURL_CHARS,
          "original_url"},
-        {{.original_url = "https://x.example", .link_function = "Fax"}, TD_EFUNCTION,
+        {{.original_url = "https://x.example", .link_function = "Fax"},
+         TD_EFUNCTION,
          "link_function"},
         {{.original_url = "https://x.example"}, TD_EFUNCTION, "link_function"},
         {{.original_url = "https://x.example", .link_function = "Calendly", .job_id = "42"},
-         TD_EUUID, "job_id"},
-        {{.original_url = "https://x.example", .link_function = "Calendly",
+         TD_EUUID,
+         "job_id"},
+        {{.original_url = "https://x.example",
+          .link_function = "Calendly",
           .application_id = "nope"},
-         TD_EUUID, "application_id"},
-        {{.original_url = "https://x.example", .link_function = "calendly", .job_id = JOB}, 0,
+         TD_EUUID,
+         "application_id"},
+        {{.original_url = "https://x.example", .link_function = "calendly", .job_id = JOB},
+         0,
          NULL},
     };
     char longtype[100];
@@ -72,15 +79,16 @@ static void validation(td_tracker *t)
     for (size_t i = 0; i < TD_ARRAY_SIZE(cases); i++) {
         const char *field = NULL;
         int rc = td_link_validate(t, &cases[i].p, &field);
-        CHECK(rc == cases[i].rc && (cases[i].field ? field && strcmp(field, cases[i].field) == 0
-                                                   : field == NULL),
+        CHECK(rc == cases[i].rc &&
+                  (cases[i].field ? field && strcmp(field, cases[i].field) == 0 : field == NULL),
               "validation case %zu gives %s on %s", i, td_errcode(cases[i].rc),
               cases[i].field ? cases[i].field : "-");
     }
     memset(longtype, 'x', sizeof longtype - 1);
     longtype[sizeof longtype - 1] = '\0';
     {
-        td_link_params p = {.original_url = "https://x.example", .link_function = "LinkedIn",
+        td_link_params p = {.original_url = "https://x.example",
+                            .link_function = "LinkedIn",
                             .link_type = longtype};
         const char *field = NULL;
         CHECK(td_link_validate(t, &p, &field) == TD_ETOOBIG && strcmp(field, "link_type") == 0,
@@ -207,7 +215,8 @@ static void resolve(void)
     td_store *s1 = open_store(), *s2 = open_store();
     td_tracker *t1 = tracker(s1, 200, NULL), *t2 = tracker(s2, 200, NULL);
     td_link_params p = {.original_url = "https://www.linkedin.com/in/jane",
-                        .link_function = "LinkedIn", .job_id = JOB};
+                        .link_function = "LinkedIn",
+                        .job_id = JOB};
     td_link l, r;
     int64_t now = td_time_now_ms();
 
@@ -251,7 +260,8 @@ static void batch(void)
     td_tracker *t = tracker(st, 10000, "calendly.com,*.linkedin.com");
     td_link_params p[3] = {
         {.original_url = "https://calendly.com/jane", .link_function = "Calendly", .job_id = APP},
-        {.original_url = "https://www.linkedin.com/in/jane", .link_function = "LinkedIn",
+        {.original_url = "https://www.linkedin.com/in/jane",
+         .link_function = "LinkedIn",
          .job_id = APP},
         {.original_url = "https://evil.example/", .link_function = "Portfolio", .job_id = APP},
     };

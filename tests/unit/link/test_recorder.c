@@ -64,8 +64,9 @@ static void group_commit(void)
     CHECK_INT(total, 0, "4000 clicks from 8 threads all recorded");
     CHECK_INT(count_rows(), 4000, "4000 rows in link_clicks");
     CHECK_INT(s.committed, 4000, "recorder counts 4000 committed");
-    CHECK(s.batches < 4000 && s.largest > 1, "clicks shared transactions (%" PRIu64
-          " batches, largest %" PRIu64 ")", s.batches, s.largest);
+    CHECK(s.batches < 4000 && s.largest > 1,
+          "clicks shared transactions (%" PRIu64 " batches, largest %" PRIu64 ")", s.batches,
+          s.largest);
 }
 
 /* A click for a link that does not exist fails alone. */

@@ -20,10 +20,10 @@ int main(void)
     td_store *st = NULL;
     td_tracker *t = NULL;
     td_link cal, lin;
-    td_link_params p1 = {.original_url = "https://calendly.com/j", .link_function = "Calendly",
-                         .job_id = JOB};
-    td_link_params p2 = {.original_url = "https://linkedin.com/in/j", .link_function = "LinkedIn",
-                         .job_id = JOB};
+    td_link_params p1 = {
+        .original_url = "https://calendly.com/j", .link_function = "Calendly", .job_id = JOB};
+    td_link_params p2 = {
+        .original_url = "https://linkedin.com/in/j", .link_function = "LinkedIn", .job_id = JOB};
     int64_t now = 1795498135123LL; /* 2026-11-24T05:28:55.123Z */
     td_click k[5];
     json_t *rep = NULL, *cs, *tl;

@@ -40,11 +40,11 @@ static void opening(void)
     char err[512];
     int dbv = 0, known = 0, applied = -1;
 
-    CHECK(td_store_open("postgres://u:p@127.0.0.1/db", NULL, &st, err, sizeof err) ==
-                  TD_ENOTSUP &&
+    CHECK(td_store_open("postgres://u:p@127.0.0.1/db", NULL, &st, err, sizeof err) == TD_ENOTSUP &&
               !st && strstr(err, "PostgreSQL"),
           "postgres URL: clear not-built-yet error (%s)", err);
-    CHECK(td_store_open("redis://x", NULL, &st, err, sizeof err) == TD_EINVAL && strstr(err, "redis"),
+    CHECK(td_store_open("redis://x", NULL, &st, err, sizeof err) == TD_EINVAL &&
+              strstr(err, "redis"),
           "unknown scheme refused naming it");
     CHECK(td_store_open("sqlite:", NULL, &st, err, sizeof err) == TD_EINVAL, "empty path refused");
     CHECK(td_store_open("/proc/forbidden/x.db", NULL, &st, err, sizeof err) != 0 && !st,
@@ -205,8 +205,8 @@ static void clicks(td_store *st)
     td_click k[6];
     int row_rc[6];
     int64_t day = 1795478400000LL; /* 2026-11-24T00:00:00Z */
-    const char *ids[] = {"lt_calendly_A", "lt_calendly_A", "lt_portfolio_N1", "lt_nope",
-                         "lt_calendly_A", "lt_calendly_A"};
+    const char *ids[] = {"lt_calendly_A", "lt_calendly_A", "lt_portfolio_N1",
+                         "lt_nope",       "lt_calendly_A", "lt_calendly_A"};
 
     memset(k, 0, sizeof k);
     for (int i = 0; i < 6; i++) {
@@ -279,8 +279,8 @@ static void aggregates(td_store *st)
           "by source");
     memset(&r, 0, sizeof r);
     td_store_click_groups(st, &f, TD_GROUP_DAY, take_rows, &r);
-    CHECK(r.n == 2 && strcmp(r.keys[0], "2026-11-23") == 0 && strcmp(r.keys[1], "2026-11-24") == 0 &&
-              r.counts[1] == 2,
+    CHECK(r.n == 2 && strcmp(r.keys[0], "2026-11-23") == 0 &&
+              strcmp(r.keys[1], "2026-11-24") == 0 && r.counts[1] == 2,
           "by day, ascending");
     memset(&r, 0, sizeof r);
     f.since = day;
