@@ -46,7 +46,7 @@ REL_SRVLIB := build/libtdserver.a
 UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-.PHONY: all run test test-unit test-e2e bench fuzz lint format clean deps check-deps asan
+.PHONY: all run test bench fuzz fuzz-build lint format clean deps check-deps asan
 
 all: check-deps build/trackdoc
 
@@ -97,6 +97,20 @@ build/bench/%: bench/%.c $(REL_SRVLIB) $(REL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(PKG_CFLAGS) $< $(REL_SRVLIB) $(REL_LIB) $(PKG_LIBS) -lm -o $@
 
+# libFuzzer targets: fuzz/fuzz_<name>.c linked with the whole library, built with clang.
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Iinclude -Isrc -pthread -g -O1 \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+               -DTD_VERSION=\"$(VERSION)\"
+
+build/fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	@echo "  FUZZ    $<"
+	@clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $< $(LIB_SRC) $(PKG_LIBS) -lm -o $@
+
+fuzz-build: $(FUZZ_BIN)
+
 asan: check-deps build/asan/trackdoc $(UNIT_BIN)
 
 run: deps
@@ -104,7 +118,7 @@ run: deps
 	@scripts/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory asan build/trackdoc
+	@$(MAKE) --no-print-directory asan build/trackdoc fuzz-build
 	@scripts/run-tests.sh
 
 bench: deps
@@ -112,6 +126,7 @@ bench: deps
 	@scripts/run-bench.sh
 
 fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
 	@scripts/run-fuzz.sh long
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src include tests bench fuzz -name '*.[ch]')

@@ -43,7 +43,7 @@ int td_buf_addc(td_buf *b, char c);
 int td_buf_printf(td_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Appends printf-formatted text from a va_list. */
-int td_buf_vprintf(td_buf *b, const char *fmt, va_list ap);
+int td_buf_vprintf(td_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Makes room for at least n more bytes without changing the content. */
 int td_buf_reserve(td_buf *b, size_t n);

@@ -64,7 +64,9 @@ typedef struct td_link_config {
     const char *functions;       /* comma-separated link functions, default
                                     "Calendly,LinkedIn,Portfolio" */
     long cache_size;             /* LRU entries, default 1000; negative disables the cache */
-    long cache_ttl_ms;           /* how long a cached link is trusted, default 10000 */
+    long cache_ttl_ms;           /* how long a redirect trusts a cached link before reading the
+                                    store again (a deactivation by another process shows up
+                                    within this time), default 2000 */
 } td_link_config;
 
 /* The link tracker: validation, idempotent creation and cached lookups over a store. */

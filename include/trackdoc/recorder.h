@@ -23,7 +23,8 @@ typedef void (*td_recorder_done_fn)(void *ud, int rc);
 typedef struct td_recorder_config {
     size_t max_pending; /* clicks queued before submit answers TD_EBUSY, default 16384 */
     size_t max_batch;   /* clicks per transaction at most, default 512 */
-    int retries;        /* extra attempts of a failed batch, default 2 */
+    int retries;        /* extra attempts of a failed batch, default 0: a busy database is
+                           already waited for (busy timeout), and a redirect must not hang */
 } td_recorder_config;
 
 typedef struct td_recorder_stats {

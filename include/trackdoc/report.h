@@ -23,7 +23,8 @@ int td_json_set_time(json_t *obj, const char *key, int64_t ms);
  * or TD_ENOMEM. */
 int td_report_link(td_store *st, const td_link *l, int days, int64_t now_ms, json_t **out);
 
-/* Builds the summary of a job: its links, clicks per link_function, and per link.
+/* Builds the summary of a job: its links (the newest 10000; links_truncated tells when there
+ * are more), clicks per link_function, and per link.
  * Returns 0 (a job without links gives zeros), TD_EDB or TD_ENOMEM. */
 int td_report_job(td_store *st, const char *job_id, json_t **out);
 

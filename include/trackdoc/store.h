@@ -22,6 +22,7 @@ typedef struct td_store_options {
     int pool_size;       /* connections kept open, default 4 */
     bool no_migrate;     /* leave the schema alone; by default open applies pending migrations */
     bool readonly;       /* open the database read-only */
+    bool must_exist;     /* fail with TD_ENOTFOUND instead of creating a new database */
     const char *sync;    /* SQLite synchronous mode: "full" (default) or "normal" */
     int busy_timeout_ms; /* how long a writer waits for a lock, default 5000 */
 } td_store_options;
@@ -30,7 +31,8 @@ typedef struct td_store_options {
  * "postgres://..." / "postgresql://..." (not built yet: TD_ENOTSUP). NULL or "" means
  * TD_STORE_DEFAULT. The folder of a SQLite file is created when missing. opts may be NULL.
  * On failure *out is NULL and errmsg (errsz bytes, may be NULL) says why.
- * Returns 0, TD_ENOTSUP, TD_ESCHEMA (database from a newer trackdoc), TD_EDB or TD_ENOMEM. */
+ * Returns 0, TD_EINVAL (bad URL or option), TD_ENOTSUP, TD_ENOTFOUND (must_exist and there is
+ * no database), TD_ESCHEMA (database from a newer trackdoc), TD_EDB or TD_ENOMEM. */
 int td_store_open(const char *url, const td_store_options *opts, td_store **out, char *errmsg,
                   size_t errsz);
 
@@ -66,13 +68,16 @@ int td_store_link_get(td_store *st, const char *tracking_id, td_link *out);
 /* Sets is_active. Returns 0, TD_ENOTFOUND or TD_EDB. */
 int td_store_link_set_active(td_store *st, const char *tracking_id, bool active);
 
+/* Most rows one listing call gives. */
+#define TD_LINK_LIST_MAX 100000
+
 /* Filter and page of a link listing; NULL or "" fields do not filter. */
 typedef struct td_link_filter {
     const char *job_id;
     const char *application_id;
     const char *link_function;
     int active; /* -1 any, 0 inactive only, 1 active only */
-    int limit;  /* 1..1000 */
+    int limit;  /* 1..TD_LINK_LIST_MAX */
     /* Keyset cursor: rows strictly older than (created_at, tracking_id); 0/"" = from newest. */
     int64_t after_created_at;
     const char *after_tracking_id;

@@ -89,22 +89,26 @@ void cli_config_load(const char *cmd, td_config *c)
         usage_error(cmd, "%s", err);
 }
 
-/* Opens the store or dies. */
-td_store *cli_store_open(const td_config *c, bool no_migrate)
+/* Opens the store or exits: 2 for a malformed setting, 1 when the database fails. */
+td_store *cli_store_open(const char *cmd, const td_config *c, enum cli_db mode)
 {
-    td_store_options o = {
-        .pool_size = (int)c->db_pool, .sync = c->sqlite_sync, .no_migrate = no_migrate};
+    td_store_options o = {.pool_size = (int)c->db_pool,
+                          .sync = c->sqlite_sync,
+                          .must_exist = mode == CLI_DB_EXISTING,
+                          .no_migrate = mode != CLI_DB_MIGRATED};
     td_store *st = NULL;
     char err[512];
     int rc = td_store_open(c->db, &o, &st, err, sizeof err);
 
+    if (rc == TD_EINVAL)
+        usage_error(cmd, "database \"%s\": %s", c->db, err);
     if (rc)
         die("database %s: %s", c->db, err);
     return st;
 }
 
-/* Makes the tracker or dies. */
-td_tracker *cli_tracker_new(const td_config *c, td_store *st)
+/* Makes the tracker; a bad setting (base URL, functions, domains) is a usage error. */
+td_tracker *cli_tracker_new(const char *cmd, const td_config *c, td_store *st)
 {
     td_link_config lc = {.base_url = c->base_url,
                          .allowed_domains = c->allowed_domains,
@@ -113,8 +117,11 @@ td_tracker *cli_tracker_new(const td_config *c, td_store *st)
                          .cache_ttl_ms = c->link_cache_ttl_ms};
     td_tracker *t = NULL;
     char err[256];
+    int rc = td_tracker_new(st, &lc, &t, err, sizeof err);
 
-    if (td_tracker_new(st, &lc, &t, err, sizeof err) != 0)
+    if (rc == TD_EINVAL)
+        usage_error(cmd, "%s", err);
+    if (rc)
         die("%s", err);
     return t;
 }

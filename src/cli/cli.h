@@ -43,11 +43,19 @@ long cli_parse_long(const char *cmd, const char *opt, const char *arg, long min,
 /* Fills c from defaults and TRACKDOC_* variables; a bad variable is a usage error. */
 void cli_config_load(const char *cmd, td_config *c);
 
-/* Opens the store of c->db or dies with the reason. */
-td_store *cli_store_open(const td_config *c, bool no_migrate);
+/* How a command opens the database. */
+enum cli_db {
+    CLI_DB_MIGRATED, /* created when missing, pending migrations applied (most commands) */
+    CLI_DB_EXISTING, /* must exist; schema left as it is (db status) */
+    CLI_DB_RAW,      /* created when missing; schema left as it is (db migrate does it) */
+};
 
-/* Makes the link tracker of c over st or dies. */
-td_tracker *cli_tracker_new(const td_config *c, td_store *st);
+/* Opens the store of c->db in the given mode. A malformed setting is a usage error of cmd
+ * (exit 2); a failing database exits 1. */
+td_store *cli_store_open(const char *cmd, const td_config *c, enum cli_db mode);
+
+/* Makes the link tracker of c over st; a bad setting is a usage error of cmd (exit 2). */
+td_tracker *cli_tracker_new(const char *cmd, const td_config *c, td_store *st);
 
 /* Prints a JSON value to stdout, indented, with a newline, and drops the reference. */
 void cli_print_json(json_t *j);

@@ -97,7 +97,7 @@ int cmd_apikey(int argc, char **argv)
             usage_error(cmd, "--name is required (a label such as 'laptop' or 'ci')");
         if (ref)
             usage_error(cmd, "unexpected argument '%s'", ref);
-        st = cli_store_open(&c, false);
+        st = cli_store_open(cmd, &c, CLI_DB_MIGRATED);
         rc = td_apikey_create(st, name, key, &row);
         if (rc == TD_EINVAL)
             usage_error(cmd, "--name \"%s\": use 1 to 128 printable characters", name);
@@ -118,7 +118,7 @@ int cmd_apikey(int argc, char **argv)
         json_t *arr = NULL;
         if (ref)
             usage_error(cmd, "unexpected argument '%s'", ref);
-        st = cli_store_open(&c, false);
+        st = cli_store_open(cmd, &c, CLI_DB_MIGRATED);
         if (json && !(arr = json_array()))
             die("out of memory");
         if (!json)
@@ -132,7 +132,7 @@ int cmd_apikey(int argc, char **argv)
     } else if (strcmp(sub, "revoke") == 0) {
         if (!ref)
             usage_error(cmd, "give the key id, name or prefix to revoke");
-        st = cli_store_open(&c, false);
+        st = cli_store_open(cmd, &c, CLI_DB_MIGRATED);
         rc = td_store_apikey_revoke(st, ref, td_time_now_ms());
         if (rc)
             die("%s", rc == TD_EDB ? td_store_errmsg(st) : td_store_errmsg(st));

@@ -42,7 +42,8 @@ int cmd_db(int argc, char **argv)
     }
     if (optind < argc)
         usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    st = cli_store_open(&c, true);
+    /* status reads what is there; migrate creates the database when it is missing. */
+    st = cli_store_open(cmd, &c, strcmp(sub, "status") == 0 ? CLI_DB_EXISTING : CLI_DB_RAW);
     if (strcmp(sub, "migrate") == 0) {
         if (td_store_migrate(st, &applied) != 0)
             die("migration failed: %s", td_store_errmsg(st));

@@ -18,7 +18,9 @@ static const char usage[] =
     "  deactivate ID              /track/ID answers 410 from now on\n"
     "  activate ID                turns it back on\n"
     "\n"
-    "Every subcommand takes --db URL (TRACKDOC_DB) and --json.\n";
+    "Every subcommand takes --db URL (TRACKDOC_DB) and --json; create, show and list take\n"
+    "--base-url URL (TRACKDOC_BASE_URL, default http://127.0.0.1:8080), the base of the\n"
+    "redirect URLs of new links.\n";
 
 enum {
     O_URL = 256,
@@ -60,6 +62,8 @@ static const struct option options[] = {
 
 struct args {
     const char *sub;
+    char cmd[32];   /* "link <sub>", for messages */
+    unsigned given; /* bit (option - O_URL) for each option on the command line */
     td_link_params p;
     bool json;
     long days, limit;
@@ -70,11 +74,12 @@ struct args {
 /* Parses the options shared by every subcommand; which ones apply is checked by each. */
 static void parse(int argc, char **argv, td_config *c, struct args *a)
 {
-    char cmd[32];
+    const char *cmd = a->cmd;
     int opt;
 
-    snprintf(cmd, sizeof cmd, "link %s", a->sub);
     while ((opt = cli_getopt(cmd, argc, argv, "h", options)) != -1) {
+        if (opt >= O_URL)
+            a->given |= 1u << (opt - O_URL);
         switch (opt) {
         case O_URL:
             a->p.original_url = optarg;
@@ -220,8 +225,8 @@ static int link_create(td_config *c, struct args *a)
         snprintf(by, sizeof by, "cli:%s", user && *user ? user : "unknown");
         a->p.created_by = by;
     }
-    st = cli_store_open(c, false);
-    tr = cli_tracker_new(c, st);
+    st = cli_store_open(a->cmd, c, CLI_DB_MIGRATED);
+    tr = cli_tracker_new(a->cmd, c, st);
     /* Bad input is a usage error (exit 2) that names the option; the store failing is exit 1. */
     rc = td_link_validate(tr, &a->p, &field);
     if (rc) {
@@ -273,8 +278,8 @@ static int link_show(td_config *c, struct args *a)
 
     if (!a->pos)
         usage_error("link show", "give the tracking id: trackdoc link show ID");
-    st = cli_store_open(c, false);
-    tr = cli_tracker_new(c, st);
+    st = cli_store_open(a->cmd, c, CLI_DB_MIGRATED);
+    tr = cli_tracker_new(a->cmd, c, st);
     rc = td_link_get(tr, a->pos, &l);
     if (rc == TD_ENOTFOUND)
         die("no link has the tracking id \"%s\"", a->pos);
@@ -355,8 +360,8 @@ static int link_list(td_config *c, struct args *a)
         usage_error("link list", "--application-id \"%s\": not a UUID", a->p.application_id);
     f.job_id = a->p.job_id ? job : NULL;
     f.application_id = a->p.application_id ? app : NULL;
-    st = cli_store_open(c, false);
-    tr = cli_tracker_new(c, st);
+    st = cli_store_open(a->cmd, c, CLI_DB_MIGRATED);
+    tr = cli_tracker_new(a->cmd, c, st);
     if (a->p.link_function && !(f.link_function = td_tracker_function(tr, a->p.link_function)))
         usage_error("link list", "--function \"%s\": not one of %s", a->p.link_function,
                     c->link_functions);
@@ -386,8 +391,8 @@ static int link_set_active(td_config *c, struct args *a, bool active)
 
     if (!a->pos)
         usage_error(active ? "link activate" : "link deactivate", "give the tracking id");
-    st = cli_store_open(c, false);
-    tr = cli_tracker_new(c, st);
+    st = cli_store_open(a->cmd, c, CLI_DB_MIGRATED);
+    tr = cli_tracker_new(a->cmd, c, st);
     rc = td_link_set_active(tr, a->pos, active);
     if (rc == TD_ENOTFOUND)
         die("no link has the tracking id \"%s\"", a->pos);
@@ -402,10 +407,36 @@ static int link_set_active(td_config *c, struct args *a, bool active)
     return 0;
 }
 
+/* Refuses options that the subcommand does not use (allowed: a mask of option bits). */
+static void check_options(const struct args *a, unsigned allowed)
+{
+    for (const struct option *o = options; o->name; o++) {
+        if (o->val >= O_URL && (a->given & (1u << (o->val - O_URL))) &&
+            !(allowed & (1u << (o->val - O_URL))))
+            usage_error(a->cmd, "option --%s does not apply to %s", o->name, a->cmd);
+    }
+}
+
+#define BIT(o) (1u << ((o)-O_URL))
+
 /* Dispatches link subcommands. */
 int cmd_link(int argc, char **argv)
 {
+    static const struct {
+        const char *name;
+        unsigned allowed;
+    } subs[] = {
+        {"create", BIT(O_URL) | BIT(O_FUNCTION) | BIT(O_JOB) | BIT(O_APP) | BIT(O_TYPE) |
+                       BIT(O_DESC) | BIT(O_BY) | BIT(O_EXP_AT) | BIT(O_EXP_IN) | BIT(O_BASE)},
+        {"show", BIT(O_DAYS) | BIT(O_BASE)},
+        {"list",
+         BIT(O_JOB) | BIT(O_APP) | BIT(O_FUNCTION) | BIT(O_ACTIVE) | BIT(O_LIMIT) | BIT(O_BASE)},
+        {"deactivate", 0},
+        {"activate", 0},
+    };
     struct args a = {.active = -1};
+    unsigned allowed = 0;
+    bool known = false;
     td_config c;
 
     if (argc < 2)
@@ -413,8 +444,18 @@ int cmd_link(int argc, char **argv)
     a.sub = argv[1];
     if (strcmp(a.sub, "--help") == 0 || strcmp(a.sub, "-h") == 0)
         cli_help(usage);
-    cli_config_load("link", &c);
+    for (size_t i = 0; i < TD_ARRAY_SIZE(subs); i++) {
+        if (strcmp(a.sub, subs[i].name) == 0) {
+            known = true;
+            allowed = subs[i].allowed | BIT(O_DB) | BIT(O_JSON);
+        }
+    }
+    if (!known)
+        usage_error("link", "unknown subcommand '%s'", a.sub);
+    snprintf(a.cmd, sizeof a.cmd, "link %s", a.sub);
+    cli_config_load(a.cmd, &c);
     parse(argc - 1, argv + 1, &c, &a);
+    check_options(&a, allowed);
     if (strcmp(a.sub, "create") == 0)
         return link_create(&c, &a);
     if (strcmp(a.sub, "show") == 0)

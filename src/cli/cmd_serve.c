@@ -18,7 +18,8 @@ static const char usage[] =
     "  --db URL                 database (default var/trackdoc.db; TRACKDOC_DB)\n"
     "  --base-url URL           base of redirect URLs (default http://127.0.0.1:8080;\n"
     "                           TRACKDOC_BASE_URL)\n"
-    "  --threads N              HTTP worker threads (default: one per CPU; TRACKDOC_THREADS)\n"
+    "  --threads N              HTTP worker threads; 0, the default, is one per CPU\n"
+    "                           (TRACKDOC_THREADS)\n"
     "  --trust-proxy            take the client IP from X-Forwarded-For (TRACKDOC_TRUST_PROXY)\n"
     "  --rate-limit-api RATE    requests/s per IP on /api, 0 = off (default 20)\n"
     "  --rate-limit-track RATE  requests/s per IP on /track, 0 = off (default 50)\n"
@@ -110,7 +111,7 @@ int cmd_serve(int argc, char **argv)
             base_given = true;
             break;
         case O_THREADS:
-            c.threads = cli_parse_long("serve", "--threads", optarg, 1, 256);
+            c.threads = cli_parse_long("serve", "--threads", optarg, 0, 256);
             break;
         case O_TRUST:
             c.trust_proxy = true;
@@ -148,7 +149,7 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    st = cli_store_open(&c, false);
+    st = cli_store_open("serve", &c, CLI_DB_MIGRATED);
     if (td_recorder_new(st, NULL, &rec) != 0)
         die("cannot start the click recorder");
     sc.listen = c.listen;
@@ -157,7 +158,10 @@ int cmd_serve(int argc, char **argv)
     sc.rate_limit_api = c.rate_limit_api;
     sc.rate_limit_track = c.rate_limit_track;
     /* Bind first: the base URL of redirect links may depend on the port (with port 0). */
-    if (td_server_new(&sc, &srv, err, sizeof err) != 0)
+    opt = td_server_new(&sc, &srv, err, sizeof err);
+    if (opt == TD_EINVAL)
+        usage_error("serve", "--listen: %s", err);
+    if (opt)
         die("%s", err);
     if (!base_given) {
         /* Without a configured base URL, redirect URLs point at this server itself. */
@@ -167,7 +171,7 @@ int cmd_serve(int argc, char **argv)
             snprintf(host, sizeof host, "127.0.0.1");
         snprintf(c.base_url, sizeof c.base_url, "http://%s:%d", host, td_server_port(srv));
     }
-    tr = cli_tracker_new(&c, st);
+    tr = cli_tracker_new("serve", &c, st);
     if (td_server_start(srv, st, tr, rec, err, sizeof err) != 0)
         die("%s", err);
     printf("trackdoc %s listening on http://%s:%d (database: %s %s; links: %s/track/...)\n",

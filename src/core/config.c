@@ -18,7 +18,7 @@ void td_config_defaults(td_config *c)
     snprintf(c->link_functions, sizeof c->link_functions, "Calendly,LinkedIn,Portfolio");
     snprintf(c->sqlite_sync, sizeof c->sqlite_sync, "full");
     c->link_cache_size = 1000;
-    c->link_cache_ttl_ms = 10000;
+    c->link_cache_ttl_ms = 2000;
     c->threads = 0; /* one per CPU */
     c->db_pool = 4;
     c->rate_limit_api = 20;

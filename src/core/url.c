@@ -38,11 +38,12 @@ static bool ipv6_ok(const char *s, size_t n)
 
 /* Parses the scheme and authority of url; fills host (lower case) and the authority end. */
 static int parse_authority(const char *url, bool http_only, char *host, size_t hostsz,
-                           size_t *auth_end)
+                           size_t *auth_end, long *port_out)
 {
     const char *p, *a, *h, *hend, *end;
     size_t scheme_len, hlen;
 
+    *port_out = 0;
     p = strstr(url, "://");
     if (!p)
         return TD_EURL;
@@ -94,6 +95,7 @@ static int parse_authority(const char *url, bool http_only, char *host, size_t h
         }
         if (port < 1 || port > 65535)
             return TD_EURL;
+        *port_out = port;
     }
     if (hlen == 0 || hlen >= hostsz)
         return TD_EURL;
@@ -109,7 +111,9 @@ int td_url_check(const char *url, char *out, size_t outsz, char *host_out)
     static const char hex[] = "0123456789ABCDEF";
     char host[TD_HOST_MAX];
     size_t auth_end, o = 0, in_len;
-    int rc;
+    long port;
+    bool https;
+    int n, rc;
 
     in_len = strlen(url);
     if (in_len > TD_URL_MAX * 3) /* do not even scan absurd inputs */
@@ -119,10 +123,27 @@ int td_url_check(const char *url, char *out, size_t outsz, char *host_out)
         if (c <= 0x20 || c == 0x7f)
             return TD_EURL_CHARS;
     }
-    rc = parse_authority(url, true, host, sizeof host, &auth_end);
+    rc = parse_authority(url, true, host, sizeof host, &auth_end, &port);
     if (rc)
         return rc;
-    for (size_t i = 0; i < in_len; i++) {
+    /* Scheme and host are case-insensitive and a default port says nothing (RFC 3986 6.2.2-3):
+     * they are normalised so that one destination is one link. The rest is kept byte for byte,
+     * but for bytes above 0x7f, which are percent-encoded. */
+    https = url[4] == 's' || url[4] == 'S';
+    if (port == (https ? 443 : 80))
+        port = 0;
+    n = snprintf(out, outsz, "%s://%s%s%s", https ? "https" : "http", strchr(host, ':') ? "[" : "",
+                 host, strchr(host, ':') ? "]" : "");
+    if (n < 0 || (size_t)n >= outsz)
+        return TD_EURL_LONG;
+    o = (size_t)n;
+    if (port) {
+        n = snprintf(out + o, outsz - o, ":%ld", port);
+        if (n < 0 || (size_t)n >= outsz - o)
+            return TD_EURL_LONG;
+        o += (size_t)n;
+    }
+    for (size_t i = auth_end; i < in_len; i++) {
         unsigned char c = (unsigned char)url[i];
         if (c >= 0x80) {
             if (o + 3 >= outsz || o + 3 > TD_URL_MAX)
@@ -146,7 +167,8 @@ int td_url_check(const char *url, char *out, size_t outsz, char *host_out)
 int td_url_host(const char *url, char *host_out, size_t hostsz)
 {
     size_t auth_end;
-    int rc = parse_authority(url, false, host_out, hostsz, &auth_end);
+    long port;
+    int rc = parse_authority(url, false, host_out, hostsz, &auth_end, &port);
 
     return rc == TD_EURL_USERINFO ? TD_EURL : rc;
 }

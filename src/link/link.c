@@ -119,7 +119,7 @@ int td_tracker_new(td_store *st, const td_link_config *cfg, td_tracker **out, ch
         goto out;
     }
     t->st = st;
-    t->ttl_ms = cfg->cache_ttl_ms > 0 ? cfg->cache_ttl_ms : 10000;
+    t->ttl_ms = cfg->cache_ttl_ms > 0 ? cfg->cache_ttl_ms : 2000;
     rc = set_base_url(t, cfg->base_url && *cfg->base_url ? cfg->base_url : DEFAULT_BASE_URL, ebuf,
                       sizeof ebuf);
     if (rc)
@@ -301,17 +301,16 @@ int td_link_validate(td_tracker *t, const td_link_params *p, const char **field_
     return rc;
 }
 
-/* Looks the context up in the caches; 0 and *out when fresh. */
-static int cached_context(td_tracker *t, const char *key, size_t klen, int64_t now, td_link *out)
+/* Looks the context up in the caches. The context of a link never changes, so any cached copy
+ * answers a create, whatever its age (only is_active could be stale, and create returns the
+ * link as it is anyway). */
+static int cached_context(td_tracker *t, const char *key, size_t klen, td_link *out)
 {
     char id[TD_LINK_ID_SIZE];
-    int64_t stamp;
 
     if (td_lru_get(t->by_ctx, key, klen, id, NULL) != 0)
         return TD_ENOTFOUND;
-    if (td_lru_get(t->by_id, id, strlen(id), out, &stamp) != 0 || now - stamp >= t->ttl_ms)
-        return TD_ENOTFOUND;
-    return 0;
+    return td_lru_get(t->by_id, id, strlen(id), out, NULL);
 }
 
 /* Puts a link into both caches. */
@@ -333,7 +332,7 @@ static int create_prepared(td_tracker *t, td_link *cand, td_link *out, bool *cre
     int rc, attempt;
 
     *created = false;
-    if (cached_context(t, key, klen, now, out) == 0)
+    if (cached_context(t, key, klen, out) == 0)
         return 0;
     cand->created_at = now;
     /* A clash of two 83-bit random ids is not expected in the lifetime of the universe, but the

@@ -69,7 +69,8 @@ static void commit_batch(td_recorder *r, struct item *batch, size_t n)
                 break;
             td_log_warn("click batch of %zu failed (attempt %d): %s", n, attempt + 1,
                         td_store_errmsg(r->st));
-            usleep(20000u << attempt);
+            if (attempt < r->cfg.retries)
+                usleep(20000u << attempt);
         }
     }
     pthread_mutex_lock(&r->lock);
@@ -139,8 +140,8 @@ int td_recorder_new(td_store *st, const td_recorder_config *cfg, td_recorder **o
         r->cfg.max_pending = 16384;
     if (!r->cfg.max_batch)
         r->cfg.max_batch = 512;
-    if (r->cfg.retries <= 0)
-        r->cfg.retries = 2;
+    if (r->cfg.retries < 0)
+        r->cfg.retries = 0;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->work, NULL);
     if (pthread_create(&r->thread, NULL, writer_main, r) != 0) {

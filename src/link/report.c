@@ -145,10 +145,13 @@ out:
     return rc;
 }
 
+#define JOB_LINKS_MAX 10000
+
 struct job_acc {
     json_t *links;       /* array of link objects */
     json_t *by_function; /* function -> {links, clicks, last_click} */
     int64_t nlinks;
+    bool truncated; /* the job has more links than the summary lists */
 };
 
 /* Adds one link of the job to the summary. */
@@ -162,6 +165,11 @@ static int take_link(void *ud, const td_link *l)
                           l->is_active, "clicks", (json_int_t)0, "last_click");
     json_t *fn = json_object_get(a->by_function, l->link_function);
 
+    if (a->nlinks == JOB_LINKS_MAX) {
+        a->truncated = true;
+        json_decref(o);
+        return 0;
+    }
     if (!o || json_array_append_new(a->links, o))
         return TD_ENOMEM;
     if (!fn) {
@@ -209,7 +217,7 @@ static int take_function_clicks(void *ud, const td_click_row *row)
 /* Builds the summary of a job. */
 int td_report_job(td_store *st, const char *job_id, json_t **out)
 {
-    td_link_filter lf = {.job_id = job_id, .active = -1, .limit = 1000};
+    td_link_filter lf = {.job_id = job_id, .active = -1, .limit = JOB_LINKS_MAX + 1};
     td_click_filter cf = {.job_id = job_id};
     struct job_acc a = {0};
     struct stats_acc total = {0};
@@ -226,9 +234,9 @@ int td_report_job(td_store *st, const char *job_id, json_t **out)
         (rc = td_store_click_groups(st, &cf, TD_GROUP_FUNCTION, take_function_clicks, &a)) != 0 ||
         (rc = td_store_click_groups(st, &cf, TD_GROUP_ALL, take_total, &total)) != 0)
         goto out;
-    o = json_pack("{s:s, s:I, s:I, s:O, s:O}", "job_id", job_id, "total_links",
+    o = json_pack("{s:s, s:I, s:I, s:O, s:O, s:b}", "job_id", job_id, "total_links",
                   (json_int_t)a.nlinks, "total_clicks", (json_int_t)total.clicks, "by_function",
-                  a.by_function, "links", a.links);
+                  a.by_function, "links", a.links, "links_truncated", a.truncated);
     if (!o || td_json_set_time(o, "last_click", total.last)) {
         rc = TD_ENOMEM;
         goto out;

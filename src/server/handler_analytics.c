@@ -47,7 +47,8 @@ enum MHD_Result td__handle_job_summary(td_req *r)
     int rc;
 
     if (td_uuid_normalize(r->params[0], job) != 0)
-        return td__reply_error(r, 400, "invalid_uuid", "/job_id", "job_id must be a UUID");
+        return td__reply_error(r, 400, "invalid_uuid", NULL,
+                               "the job id in the path must be a UUID");
     rc = td_report_job(r->srv->st, job, &out);
     if (rc)
         return td__reply_rc(r, rc, NULL, "could not compute the job summary");

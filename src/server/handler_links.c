@@ -18,37 +18,61 @@
 #define LEN_DESC (TD_LINK_DESC_SIZE - 1)
 #define LEN_BY (TD_LINK_BY_SIZE - 1)
 
-/* Reads expires_at (ISO time) or expires_in ("30d" or seconds) of obj into *out. */
+/* Parses expires_in: whole seconds (a JSON integer or a string of digits) or a duration such
+ * as "30d". Returns 0 and milliseconds, or TD_ETIME. */
+static int parse_expires_in(json_t *in, int64_t *ms)
+{
+    const char *s;
+    char *end;
+    long long secs;
+
+    if (json_is_integer(in)) {
+        secs = json_integer_value(in);
+    } else if (json_is_string(in)) {
+        s = json_string_value(in);
+        if (td_time_parse_duration(s, ms) == 0)
+            return 0;
+        errno = 0;
+        secs = strtoll(s, &end, 10);
+        if (errno || end == s || *end)
+            return TD_ETIME;
+    } else {
+        return TD_ETIME;
+    }
+    if (secs <= 0 || secs > 100LL * 365 * 86400)
+        return TD_ETIME;
+    *ms = secs * 1000;
+    return 0;
+}
+
+/* Reads expires_at (ISO time) or expires_in of the object at JSON pointer prefix into *out. */
 static bool read_expiry(td_req *r, json_t *obj, const char *prefix, int64_t *out,
                         enum MHD_Result *res)
 {
     json_t *at = json_object_get(obj, "expires_at"), *in = json_object_get(obj, "expires_in");
     int64_t now = td_time_now_ms(), ms = 0;
+    char ptr[128];
 
     *out = 0;
     if (at && !json_is_null(at)) {
+        snprintf(ptr, sizeof ptr, "%s/expires_at", prefix);
         if (!json_is_string(at) || td_time_parse(json_string_value(at), &ms) != 0) {
-            *res = td__reply_error(r, 400, "invalid_time", NULL,
-                                   "%s/expires_at must be an ISO "
-                                   "8601 time such as 2027-01-31T00:00:00Z",
-                                   prefix);
+            *res = td__reply_error(r, 400, "invalid_time", ptr,
+                                   "%s must be an ISO 8601 time such as 2027-01-31T00:00:00Z", ptr);
             return false;
         }
         if (ms <= now) {
-            *res = td__reply_error(r, 400, "invalid_time", NULL, "%s/expires_at is in the past",
-                                   prefix);
+            *res = td__reply_error(r, 400, "invalid_time", ptr, "%s is in the past", ptr);
             return false;
         }
         *out = ms;
     } else if (in && !json_is_null(in)) {
-        if (json_is_integer(in) && json_integer_value(in) > 0 &&
-            json_integer_value(in) < 100LL * 365 * 86400)
-            ms = json_integer_value(in) * 1000;
-        else if (!json_is_string(in) || td_time_parse_duration(json_string_value(in), &ms) != 0) {
-            *res = td__reply_error(r, 400, "invalid_time", NULL,
-                                   "%s/expires_in must be seconds "
-                                   "or a duration such as 30d",
-                                   prefix);
+        snprintf(ptr, sizeof ptr, "%s/expires_in", prefix);
+        if (parse_expires_in(in, &ms) != 0) {
+            *res = td__reply_error(r, 400, "invalid_time", ptr,
+                                   "%s must be whole seconds (up to 100 years) or a duration such "
+                                   "as 30d, 12h, 2w",
+                                   ptr);
             return false;
         }
         *out = now + ms;
@@ -56,16 +80,17 @@ static bool read_expiry(td_req *r, json_t *obj, const char *prefix, int64_t *out
     return true;
 }
 
-/* Reads the fields of one link from obj; defaults come from base (the batch's shared fields). */
-static bool read_params(td_req *r, json_t *obj, const td_link_params *base, td_link_params *p,
-                        enum MHD_Result *res)
+/* Reads the fields of one link from the object at JSON pointer prefix ("" or "/links/2");
+ * defaults come from base (the batch's shared fields). */
+static bool read_params(td_req *r, json_t *obj, const char *prefix, const td_link_params *base,
+                        td_link_params *p, enum MHD_Result *res)
 {
     const char *s;
 
     *p = *base;
 #define FIELD(name, max)                                                                           \
     do {                                                                                           \
-        if (!td__json_str(r, obj, #name, max, &s, res))                                            \
+        if (!td__json_str_at(r, obj, prefix, #name, max, &s, res))                                 \
             return false;                                                                          \
         if (s)                                                                                     \
             p->name = s;                                                                           \
@@ -79,7 +104,27 @@ static bool read_params(td_req *r, json_t *obj, const td_link_params *base, td_l
     FIELD(created_by, LEN_BY);
 #undef FIELD
     if (json_object_get(obj, "expires_at") || json_object_get(obj, "expires_in"))
-        return read_expiry(r, obj, "", &p->expires_at, res);
+        return read_expiry(r, obj, prefix, &p->expires_at, res);
+    return true;
+}
+
+/* Replies 400 missing_field unless p has the two required fields. */
+static bool require_fields(td_req *r, const td_link_params *p, const char *prefix,
+                           enum MHD_Result *res)
+{
+    char ptr[128];
+
+    if (!p->original_url) {
+        snprintf(ptr, sizeof ptr, "%s/original_url", prefix);
+        *res = td__reply_error(r, 400, "missing_field", ptr, "%s is required", ptr);
+        return false;
+    }
+    if (!p->link_function) {
+        snprintf(ptr, sizeof ptr, "%s/link_function", prefix);
+        *res = td__reply_error(r, 400, "missing_field", ptr,
+                               "%s is required (one of the configured link functions)", ptr);
+        return false;
+    }
     return true;
 }
 
@@ -117,12 +162,15 @@ static enum MHD_Result create_batch(td_req *r, json_t *links, const td_link_para
         goto out;
     json_array_foreach(links, i, item)
     {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "/links/%zu", i);
         if (!json_is_object(item)) {
-            res = td__reply_error(r, 400, "invalid_type", NULL, "/links/%zu must be an object", i);
+            res = td__reply_error(r, 400, "invalid_type", prefix, "%s must be an object", prefix);
             goto out;
         }
-        if (!read_params(r, item, base, &p[i], &res))
-            goto out; /* the message names the field; the index is in the batch order */
+        if (!read_params(r, item, prefix, base, &p[i], &res) ||
+            !require_fields(r, &p[i], prefix, &res))
+            goto out;
     }
     rc = td_link_create_many(r->srv->tr, p, n, out, created, &bad, &field);
     if (rc) {
@@ -173,23 +221,13 @@ enum MHD_Result td__handle_link_create(td_req *r)
         }
         /* Shared fields (job_id, application_id, ...) apply to every link of the batch. */
         json_object_del(shared, "links");
-        if (read_params(r, shared, &base, &p, &res))
+        if (read_params(r, shared, "", &base, &p, &res))
             res = create_batch(r, links, &p);
         json_decref(shared);
         goto out;
     }
-    if (!read_params(r, body, &base, &p, &res))
+    if (!read_params(r, body, "", &base, &p, &res) || !require_fields(r, &p, "", &res))
         goto out;
-    if (!p.original_url) {
-        res =
-            td__reply_error(r, 400, "missing_field", "/original_url", "/original_url is required");
-        goto out;
-    }
-    if (!p.link_function) {
-        res = td__reply_error(r, 400, "missing_field", "/link_function",
-                              "/link_function is required (one of the configured functions)");
-        goto out;
-    }
     rc = td_link_create(r->srv->tr, &p, &l, &created, &field);
     if (rc) {
         res = td__reply_rc(r, rc, field, NULL);
@@ -409,7 +447,8 @@ enum MHD_Result td__handle_link_list(td_req *r)
         json_decref(a.arr);
         return td__reply_rc(r, rc, NULL, "could not list links");
     }
-    body = json_pack("{s:o, s:I}", "links", a.arr, "count", (json_int_t)json_array_size(a.arr));
+    body = json_pack("{s:b, s:o, s:I}", "success", 1, "links", a.arr, "count",
+                     (json_int_t)json_array_size(a.arr));
     if (body && a.got > a.want) {
         snprintf(next, sizeof next, "%" PRId64 ".%s", a.last.created_at, a.last.tracking_id);
         json_object_set_new(body, "next_cursor", json_string(next));
@@ -435,8 +474,10 @@ enum MHD_Result td__handle_link_get(td_req *r)
     if (rc)
         return td__reply_rc(r, rc, NULL, "could not count clicks");
     o = td_link_json(&l);
-    if (o)
+    if (o) {
         json_object_set_new(o, "total_clicks", json_integer(clicks));
+        json_object_set_new(o, "success", json_true());
+    }
     return td__reply_json(r, 200, o);
 }
 

@@ -6,53 +6,11 @@
 #define UTM_MAX 10
 #define UTM_VALUE_MAX 256
 
-/* Appends s with HTML special characters escaped. */
-static int html_escape(td_buf *b, const char *s)
-{
-    int rc = 0;
-
-    for (; *s && rc == 0; s++) {
-        switch (*s) {
-        case '&':
-            rc = td_buf_adds(b, "&amp;");
-            break;
-        case '<':
-            rc = td_buf_adds(b, "&lt;");
-            break;
-        case '>':
-            rc = td_buf_adds(b, "&gt;");
-            break;
-        case '"':
-            rc = td_buf_adds(b, "&quot;");
-            break;
-        case '\'':
-            rc = td_buf_adds(b, "&#39;");
-            break;
-        default:
-            rc = td_buf_addc(b, *s);
-        }
-    }
-    return rc;
-}
-
-/* True when the client prefers a page to JSON (a browser). */
-static bool wants_html(td_req *r)
-{
-    const char *accept = td__req_header(r, "Accept");
-
-    return accept && strstr(accept, "text/html");
-}
-
 /* Answers a redirect that cannot happen: a short page for browsers, the JSON error otherwise. */
 static enum MHD_Result track_error(td_req *r, int rc)
 {
-    static const char page[] =
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width\"><title>%s</title></head>"
-        "<body style=\"font-family:sans-serif;max-width:32em;margin:4em auto\"><h1>%s</h1>"
-        "<p>%s</p></body></html>";
+    const char *const retry[] = {"Retry-After", "5", NULL};
     const char *title, *text;
-    char body[1024];
     unsigned status;
 
     switch (rc) {
@@ -73,17 +31,11 @@ static enum MHD_Result track_error(td_req *r, int rc)
         title = "Try again in a moment";
         text = "This link cannot be followed right now. Please try again shortly.";
     }
-    if (!wants_html(r)) {
-        if (status == 503)
-            return td__reply_error_h(r, status, td_errcode(rc), "Retry-After", "5", "%s", text);
-        return td__reply_error(r, status, td_errcode(rc), NULL, "%s", text);
-    }
-    snprintf(body, sizeof body, page, title, title, text);
-    {
-        const char *const retry[] = {"Retry-After", "5", NULL};
-        return td__reply_raw(r, status, "text/html; charset=utf-8", body, strlen(body),
-                             status == 503 ? retry : NULL);
-    }
+    if (td__req_wants_html(r))
+        return td__reply_page(r, status, title, text, status == 503 ? retry : NULL);
+    if (status == 503)
+        return td__reply_error_h(r, status, td_errcode(rc), "Retry-After", "5", "%s", text);
+    return td__reply_error(r, status, td_errcode(rc), NULL, "%s", text);
 }
 
 struct utm_acc {
@@ -137,12 +89,12 @@ static enum MHD_Result track_resume(td_req *r)
     enum MHD_Result res;
 
     if (rc)
-        return track_error(r, rc == TD_ENOTFOUND ? TD_ENOTFOUND : TD_EDB);
+        return track_error(r, rc);
     td_buf_init(&body, 16384);
     if (td_buf_adds(&body, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Redirecting"
                            "</title></head><body><p>Redirecting to <a href=\"") ||
-        html_escape(&body, r->link->original_url) || td_buf_adds(&body, "\">") ||
-        html_escape(&body, r->link->original_url) ||
+        td__html_escape(&body, r->link->original_url) || td_buf_adds(&body, "\">") ||
+        td__html_escape(&body, r->link->original_url) ||
         td_buf_adds(&body, "</a>.</p></body></html>\n")) {
         td_buf_release(&body);
         return MHD_NO;

@@ -29,7 +29,8 @@ struct td_server {
     int listen_fd; /* ours until the daemon takes it */
     int port;
     int64_t started_ms;
-    atomic_int inflight;
+    atomic_int inflight;  /* requests between their first byte and their completion */
+    atomic_int suspended; /* requests waiting for their click's commit */
     atomic_bool draining;
 };
 
@@ -112,6 +113,16 @@ enum MHD_Result td__reply_rc(td_req *r, int rc, const char *field, const char *d
 enum MHD_Result td__reply_raw(td_req *r, unsigned status, const char *type, const void *data,
                               size_t len, const char *const *headers);
 
+/* Sends a small HTML page with a title and one paragraph (text is escaped). */
+enum MHD_Result td__reply_page(td_req *r, unsigned status, const char *title, const char *text,
+                               const char *const *headers);
+
+/* True when the client asks for HTML (a browser), judged from Accept. */
+bool td__req_wants_html(td_req *r);
+
+/* Appends s to b with & < > " ' escaped. Returns 0, TD_ETOOBIG or TD_ENOMEM. */
+int td__html_escape(td_buf *b, const char *s);
+
 /* ---- request helpers (src/server/server.c) ---- */
 
 /* Returns a request header or NULL. */
@@ -132,6 +143,10 @@ enum MHD_Result td__req_record_click(td_req *r, const td_click *c, td_handler re
  * returns false when it has another type or is longer than max bytes. */
 bool td__json_str(td_req *r, json_t *obj, const char *name, size_t max, const char **out,
                   enum MHD_Result *res);
+
+/* Like td__json_str for an object found at the JSON pointer prefix ("/links/2"). */
+bool td__json_str_at(td_req *r, json_t *obj, const char *prefix, const char *name, size_t max,
+                     const char **out, enum MHD_Result *res);
 
 /* ---- rate limiting (src/server/ratelimit.c) ---- */
 

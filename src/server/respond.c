@@ -63,6 +63,65 @@ enum MHD_Result td__reply_json(td_req *r, unsigned status, json_t *body)
     return queue(r, status, resp);
 }
 
+/* Appends s with HTML special characters escaped. */
+int td__html_escape(td_buf *b, const char *s)
+{
+    int rc = 0;
+
+    for (; *s && rc == 0; s++) {
+        switch (*s) {
+        case '&':
+            rc = td_buf_adds(b, "&amp;");
+            break;
+        case '<':
+            rc = td_buf_adds(b, "&lt;");
+            break;
+        case '>':
+            rc = td_buf_adds(b, "&gt;");
+            break;
+        case '"':
+            rc = td_buf_adds(b, "&quot;");
+            break;
+        case '\'':
+            rc = td_buf_adds(b, "&#39;");
+            break;
+        default:
+            rc = td_buf_addc(b, *s);
+        }
+    }
+    return rc;
+}
+
+/* True when the client prefers a page to JSON (a browser following a link). */
+bool td__req_wants_html(td_req *r)
+{
+    const char *accept = td__req_header(r, "Accept");
+
+    return accept && strstr(accept, "text/html");
+}
+
+/* Sends a small standalone HTML page (for people who followed a link in a browser). */
+enum MHD_Result td__reply_page(td_req *r, unsigned status, const char *title, const char *text,
+                               const char *const *headers)
+{
+    td_buf b;
+    enum MHD_Result res = MHD_NO;
+
+    td_buf_init(&b, 16384);
+    if (td_buf_adds(&b, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                        "<meta name=\"viewport\" content=\"width=device-width\"><title>") ||
+        td__html_escape(&b, title) ||
+        td_buf_adds(&b, "</title></head><body style=\"font-family:sans-serif;max-width:32em;"
+                        "margin:4em auto;padding:0 1em\"><h1>") ||
+        td__html_escape(&b, title) || td_buf_adds(&b, "</h1><p>") || td__html_escape(&b, text) ||
+        td_buf_adds(&b, "</p></body></html>\n"))
+        goto out;
+    res = td__reply_raw(r, status, "text/html; charset=utf-8", b.data, b.len, headers);
+out:
+    td_buf_release(&b);
+    return res;
+}
+
 /* Builds the error object. */
 static json_t *error_body(const char *code, const char *field, const char *msg)
 {
@@ -91,7 +150,9 @@ static enum MHD_Result reply_error_v(td_req *r, unsigned status, const char *cod
         return MHD_NO;
     {
         const char *const headers[] = {hname, hvalue, NULL};
-        res = td__reply_raw(r, status, "application/json", text, strlen(text), headers);
+        size_t len = strlen(text);
+        text[len++] = '\n'; /* like every JSON body we send; json_dumps left room for the NUL */
+        res = td__reply_raw(r, status, "application/json", text, len, headers);
     }
     free(text);
     return res;
@@ -171,23 +232,23 @@ enum MHD_Result td__reply_rc(td_req *r, int rc, const char *field, const char *d
         return td__reply_error_h(r, status, td_errcode(rc), "Retry-After", "5", "%s%s%s",
                                  detail ? detail : "", detail ? ": " : "", td_strerror(rc));
     if (field)
-        return td__reply_error(r, status, td_errcode(rc), ptr, "%s: %s%s%s", ptr + 1,
-                               td_strerror(rc), detail ? ": " : "", detail ? detail : "");
+        return td__reply_error(r, status, td_errcode(rc), ptr, "%s: %s%s%s", ptr, td_strerror(rc),
+                               detail ? ": " : "", detail ? detail : "");
     return td__reply_error(r, status, td_errcode(rc), NULL, "%s%s%s", detail ? detail : "",
                            detail ? ": " : "", td_strerror(rc));
 }
 
-/* Reads an optional string member. */
-bool td__json_str(td_req *r, json_t *obj, const char *name, size_t max, const char **out,
-                  enum MHD_Result *res)
+/* Reads an optional string member of the object at JSON pointer prefix. */
+bool td__json_str_at(td_req *r, json_t *obj, const char *prefix, const char *name, size_t max,
+                     const char **out, enum MHD_Result *res)
 {
     json_t *v = json_object_get(obj, name);
-    char ptr[96];
+    char ptr[128];
 
     *out = NULL;
     if (!v || json_is_null(v))
         return true;
-    snprintf(ptr, sizeof ptr, "/%s", name);
+    snprintf(ptr, sizeof ptr, "%s/%s", prefix, name);
     if (!json_is_string(v)) {
         *res = td__reply_error(r, 400, "invalid_type", ptr, "%s must be a string", ptr);
         return false;
@@ -202,4 +263,11 @@ bool td__json_str(td_req *r, json_t *obj, const char *name, size_t max, const ch
     }
     *out = json_string_value(v);
     return true;
+}
+
+/* Reads an optional string member of the request body's top level. */
+bool td__json_str(td_req *r, json_t *obj, const char *name, size_t max, const char **out,
+                  enum MHD_Result *res)
+{
+    return td__json_str_at(r, obj, "", name, max, out, res);
 }

@@ -13,7 +13,14 @@
 #define MAX_PATH_LEN 4096
 #define MAX_QUERY_LEN 8192
 #define MAX_HEADERS_LEN 16384
+#define MAX_PARAMS 1024
 #define MAX_DISCARD ((size_t)1 << 20)
+/* Per-connection memory of libmicrohttpd: the request head and the parsed query arguments live
+ * there. Past it libmicrohttpd answers with its own HTML errors, or drops the connection when
+ * the arguments do not fit, so it is sized to hold every request head our own limits accept
+ * (path 4 KiB, query 8 KiB of up to one argument per 2 bytes, headers 16 KiB) with room to
+ * spare. It is reserved lazily by the kernel, so idle connections cost little. */
+#define CONNECTION_MEMORY (512 * 1024)
 #define ARENA_MAX ((size_t)1 << 20)
 
 /* ---- listening socket ---- */
@@ -130,6 +137,13 @@ json_t *td__req_json(td_req *r, enum MHD_Result *res)
         return NULL;
     }
     j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
+    if (!j && strstr(e.text, "JSON_ALLOW_NUL")) {
+        *res = td__reply_error(r, 400, "invalid_json", "",
+                               "invalid JSON at line %d, column %d: strings must not contain "
+                               "\\u0000",
+                               e.line, e.column);
+        return NULL;
+    }
     if (!j) {
         *res = td__reply_error(r, 400, "invalid_json", "", "invalid JSON at line %d, column %d: %s",
                                e.line, e.column, e.text);
@@ -157,12 +171,24 @@ static void click_done(void *ud, int rc)
  * commit finishing at once cannot resume a connection that is not suspended yet. */
 enum MHD_Result td__req_record_click(td_req *r, const td_click *c, td_handler resume)
 {
+    td_server *s = r->srv;
     int rc;
 
+    /* Counted before draining is read: td_server_stop sets draining, then waits for this count
+     * to reach 0, so either it sees this request, or this request sees draining. */
+    atomic_fetch_add(&s->suspended, 1);
+    if (atomic_load(&s->draining)) {
+        /* While stopping, nothing may be suspended (libmicrohttpd cannot stop with suspended
+         * connections): wait for the commit here instead; stopping takes a moment anyway. */
+        atomic_fetch_sub(&s->suspended, 1);
+        atomic_store(&r->click_rc, td_recorder_record(s->rec, c));
+        r->state = REQ_DONE;
+        return resume(r);
+    }
     r->resume = resume;
     r->state = REQ_WAITING;
     MHD_suspend_connection(r->conn);
-    rc = td_recorder_submit(r->srv->rec, c, click_done, r);
+    rc = td_recorder_submit(s->rec, c, click_done, r);
     if (rc != 0) {
         atomic_store(&r->click_rc, rc);
         MHD_resume_connection(r->conn);
@@ -310,7 +336,7 @@ static void client_ip(td_req *r)
 
 /* ---- request lifecycle ---- */
 
-/* Adds the size of one header to the running total. */
+/* Adds the size of one header or argument to the running total. */
 static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                   const char *value)
 {
@@ -328,19 +354,38 @@ static enum MHD_Result check_auth(td_req *r, bool *ok)
 
     *ok = false;
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return td__reply_error(r, 401, "unauthorized", NULL,
-                               "send an API key: Authorization: Bearer <key> (make one with "
-                               "'trackdoc apikey create --name NAME')");
+        return td__reply_error_h(r, 401, "unauthorized", "WWW-Authenticate",
+                                 "Bearer realm=\"trackdoc\"",
+                                 "send an API key: Authorization: Bearer <key> (make one with "
+                                 "'trackdoc apikey create --name NAME')");
     h += 7;
     h += strspn(h, " ");
     rc = td_apikey_check(r->srv->st, h, &r->key);
     if (rc == TD_EAUTH)
-        return td__reply_error(r, 401, "unauthorized", NULL, "the API key is unknown or revoked");
+        return td__reply_error_h(r, 401, "unauthorized", "WWW-Authenticate",
+                                 "Bearer realm=\"trackdoc\", error=\"invalid_token\"",
+                                 "the API key is unknown or revoked");
     if (rc)
         return td__reply_rc(r, rc, NULL, "could not check the API key");
     r->authed = true;
     *ok = true;
     return MHD_YES;
+}
+
+/* Answers 429 with Retry-After: a short page for a browser on /track, JSON otherwise. */
+static enum MHD_Result reply_limited(td_req *r, int wait)
+{
+    char retry[16];
+    const char *const headers[] = {"Retry-After", retry, NULL};
+
+    snprintf(retry, sizeof retry, "%d", wait);
+    if ((r->route->flags & R_RL_TRACK) && td__req_wants_html(r))
+        return td__reply_page(r, 429, "Too many requests",
+                              "Too many links were opened from this address. Please wait a few "
+                              "seconds and try again.",
+                              headers);
+    return td__reply_error_h(r, 429, "rate_limited", "Retry-After", retry,
+                             "too many requests from this address; retry in %d s", wait);
 }
 
 /* The first call for a request: everything that can be decided from the headers. Returns
@@ -350,18 +395,25 @@ static enum MHD_Result request_start(td_req *r)
     td_server *s = r->srv;
     const char *cl;
     size_t headers = 0, query = 0;
-    int allowed = 0, wait;
+    int allowed = 0, wait, nparams;
     char allow[64];
     bool ok;
 
     client_ip(r);
+    if (atomic_load(&s->draining)) {
+        /* A request that arrives on a kept-alive connection while we stop is refused before it
+         * does anything, so that no click is recorded whose 302 could be cut off. */
+        return td__reply_error_h(r, 503, "shutting_down", "Retry-After", "1",
+                                 "the server is shutting down; retry");
+    }
     if (strlen(r->path) > MAX_PATH_LEN)
         return td__reply_error(r, 414, "uri_too_long", NULL, "the request path is over %d bytes",
                                MAX_PATH_LEN);
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, sum_header, &query);
-    if (query > MAX_QUERY_LEN)
-        return td__reply_error(r, 414, "uri_too_long", NULL, "the query string is over %d bytes",
-                               MAX_QUERY_LEN);
+    nparams = MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, sum_header, &query);
+    if (query > MAX_QUERY_LEN || nparams > MAX_PARAMS)
+        return td__reply_error(r, 414, "uri_too_long", NULL,
+                               "the query string is over %d bytes or %d parameters", MAX_QUERY_LEN,
+                               MAX_PARAMS);
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, sum_header, &headers);
     if (headers > MAX_HEADERS_LEN)
         return td__reply_error(r, 431, "headers_too_large", NULL,
@@ -397,12 +449,8 @@ static enum MHD_Result request_start(td_req *r)
     }
     r->state = REQ_BODY;
     return MHD_YES;
-limited : {
-    char retry[16];
-    snprintf(retry, sizeof retry, "%d", wait);
-    return td__reply_error_h(r, 429, "rate_limited", "Retry-After", retry,
-                             "too many requests from this address; retry in %d s", wait);
-}
+limited:
+    return reply_limited(r, wait);
 }
 
 /* The access handler: called for the headers, for each piece of body, at the end of the body,
@@ -447,6 +495,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                    "the request body is over %zu bytes", s->cfg.max_body);
         return r->route->handler(r);
     case REQ_WAITING:
+        /* Resumed: the connection has left libmicrohttpd's suspended list. */
+        atomic_fetch_sub(&s->suspended, 1);
         r->state = REQ_DONE;
         return r->resume(r);
     default:
@@ -555,7 +605,7 @@ int td_server_start(td_server *s, td_store *st, td_tracker *tr, td_recorder *rec
         0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
         s->cfg.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.connection_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errsz, "cannot start the HTTP server on %s", s->cfg.listen);
@@ -585,15 +635,19 @@ void td_server_stop(td_server *s, int drain_ms)
     }
     atomic_store(&s->draining, true);
     /* Stop accepting; requests already read keep going (a click waiting for its commit gets
-     * its 302), then idle keep-alive connections are closed by MHD_stop_daemon. */
+     * its 302), then idle keep-alive connections are closed by MHD_stop_daemon. The listening
+     * socket is closed only after the daemon stopped: its threads still hold it in epoll. */
     fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
     deadline = td_time_mono_ms() + drain_ms;
     while (atomic_load(&s->inflight) > 0 && td_time_mono_ms() < deadline)
+        usleep(5000);
+    /* Suspended requests always end: the recorder answers each one, committed or failed. */
+    while (atomic_load(&s->suspended) > 0)
         usleep(5000);
     if (atomic_load(&s->inflight) > 0)
         td_log_warn("stopping with %d requests still in flight", atomic_load(&s->inflight));
     MHD_stop_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
     server_free(s);
 }

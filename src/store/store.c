@@ -152,8 +152,8 @@ int td_store_link_set_active(td_store *st, const char *tracking_id, bool active)
 int td_store_link_list(td_store *st, const td_link_filter *f, int (*cb)(void *ud, const td_link *l),
                        void *ud)
 {
-    if (f->limit < 1 || f->limit > 1000)
-        return td__store_error(TD_EINVAL, "limit must be between 1 and 1000");
+    if (f->limit < 1 || f->limit > TD_LINK_LIST_MAX)
+        return td__store_error(TD_EINVAL, "limit must be between 1 and %d", TD_LINK_LIST_MAX);
     return st->ops->link_list(st->be, f, cb, ud);
 }
 

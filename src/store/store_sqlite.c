@@ -161,8 +161,9 @@ static int conn_open(struct sq *s, struct conn **out)
     *out = NULL;
     if (!c)
         return TD_ENOMEM;
-    flags = SQLITE_OPEN_NOMUTEX |
-            (s->opts.readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    flags = SQLITE_OPEN_NOMUTEX | (s->opts.readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
+    if (!s->opts.readonly && !s->opts.must_exist)
+        flags |= SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(s->path, &c->db, flags, NULL) != SQLITE_OK) {
         rc = td__store_error(TD_EDB, "cannot open database %s: %s", s->path,
                              c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -369,6 +370,10 @@ static int sq_migrate(void *be, int *applied)
     rc = acquire(s, &c);
     if (rc)
         goto out;
+    /* Up to date, the common case: a read answers it, without the write lock (so that opening
+     * the store never waits for, or blocks, a writer). */
+    if ((rc = read_version(c, &version)) != 0 || version == KNOWN_VERSION)
+        goto out;
     for (;;) {
         const struct migration *m;
         char sql[256];
@@ -491,6 +496,11 @@ static int sq_open(const char *target, const td_store_options *o, void **be, cha
     s->path = strdup(target);
     if (!s->path) {
         rc = TD_ENOMEM;
+        goto out;
+    }
+    if ((o->must_exist || o->readonly) && strcmp(target, ":memory:") != 0 &&
+        access(target, F_OK) != 0) {
+        rc = td__store_error(TD_ENOTFOUND, "no database at %s", target);
         goto out;
     }
     if (!o->readonly && strcmp(target, ":memory:") != 0 && (rc = make_parent_dir(target)) != 0)
