@@ -17,6 +17,10 @@ typedef struct td_config {
     char allowed_domains[2048]; /* TRACKDOC_ALLOWED_DOMAINS: destination allow-list */
     char link_functions[1024];  /* TRACKDOC_LINK_FUNCTIONS: comma-separated */
     char sqlite_sync[16];       /* TRACKDOC_SQLITE_SYNC: full or normal */
+    char track_vars[2048];      /* TRACKDOC_TRACK_VARS: more tracked URL variables,
+                                   "website_url=Website,github_url=GitHub" */
+    bool enable_url_tracking;   /* ENABLE_URL_TRACKING: tracked links in rendered documents */
+    char warnings[512];         /* set by td_config_from_env: lines for the caller to show */
     long link_cache_size;       /* TRACKDOC_LINK_CACHE_SIZE: entries */
     long link_cache_ttl_ms;     /* TRACKDOC_LINK_CACHE_TTL: duration such as 10s */
     long threads;               /* TRACKDOC_THREADS: HTTP worker threads */

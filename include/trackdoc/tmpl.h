@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -104,6 +105,9 @@ typedef struct td_tmpl_render_opts {
     void *escape_ud;               /* passed to escape_fn */
     td_tmpl_value_hook value_hook; /* NULL: values are written as they are */
     void *hook_ud;                 /* passed to value_hook */
+    uint64_t hook_names;           /* 0: value_hook sees every value; otherwise only values
+                                      whose name has its td_tmpl_name_bit in this mask (a cheap
+                                      filter: the hook may still see names it ignores) */
     bool strict;                   /* missing variables and unknown partials are errors */
     size_t max_output;             /* max bytes this render may append to out */
     size_t max_steps;              /* max instructions run, counting each loop pass: bounds the
@@ -142,6 +146,11 @@ int td_tmpl_render(const td_tmpl *t, const json_t *data, const td_tmpl_render_op
 
 /* Frees what td_tmpl_render put in s and zeroes it. NULL is a no-op. */
 void td_tmpl_stats_release(td_tmpl_stats *s);
+
+/* Returns the filter bit of a name for td_tmpl_render_opts.hook_names: one of 64 bits, chosen
+ * by a hash of the name's last dot-separated segment ("personal.calendly_url" and
+ * "calendly_url" share it). The compiler stores it per tag, so the filter costs one AND. */
+uint64_t td_tmpl_name_bit(const char *name, size_t len);
 
 /* A folder of partials for td_tmpl_dir_loader: the partial called x is the file x.mustache. */
 typedef struct td_tmpl_dir td_tmpl_dir;

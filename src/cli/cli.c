@@ -87,6 +87,24 @@ void cli_config_load(const char *cmd, td_config *c)
     td_config_defaults(c);
     if (td_config_from_env(c, err, sizeof err) != 0)
         usage_error(cmd, "%s", err);
+    if (c->warnings[0])
+        warn("%s", c->warnings);
+}
+
+/* Makes the tracked-variable table: the defaults, TRACKDOC_TRACK_VARS, then extra (the
+ * --track flags joined by commas; may be NULL). */
+td_trackvars *cli_trackvars_new(const char *cmd, const td_config *c, const char *extra)
+{
+    td_trackvars *v = NULL;
+    char err[256];
+
+    if (td_trackvars_new(&v) != 0)
+        die("out of memory");
+    if (td_trackvars_parse(v, c->track_vars, err, sizeof err) != 0)
+        usage_error(cmd, "TRACKDOC_TRACK_VARS: %s", err);
+    if (extra && td_trackvars_parse(v, extra, err, sizeof err) != 0)
+        usage_error(cmd, "--track: %s", err);
+    return v;
 }
 
 /* Opens the store or exits: 2 for a malformed setting, 1 when the database fails. */
@@ -108,8 +126,10 @@ td_store *cli_store_open(const char *cmd, const td_config *c, enum cli_db mode)
 }
 
 /* Makes the tracker; a bad setting (base URL, functions, domains) is a usage error. */
-td_tracker *cli_tracker_new(const char *cmd, const td_config *c, td_store *st)
+td_tracker *cli_tracker_new(const char *cmd, const td_config *c, td_store *st,
+                            const td_trackvars *vars)
 {
+    char functions[sizeof c->link_functions + 1024];
     td_link_config lc = {.base_url = c->base_url,
                          .allowed_domains = c->allowed_domains,
                          .functions = c->link_functions,
@@ -117,7 +137,15 @@ td_tracker *cli_tracker_new(const char *cmd, const td_config *c, td_store *st)
                          .cache_ttl_ms = c->link_cache_ttl_ms};
     td_tracker *t = NULL;
     char err[256];
-    int rc = td_tracker_new(st, &lc, &t, err, sizeof err);
+    int rc;
+
+    /* The functions of tracked variables are link functions too. */
+    if (vars) {
+        if (td_trackvars_functions(vars, c->link_functions, functions, sizeof functions) != 0)
+            usage_error(cmd, "too many link functions");
+        lc.functions = functions;
+    }
+    rc = td_tracker_new(st, &lc, &t, err, sizeof err);
 
     if (rc == TD_EINVAL)
         usage_error(cmd, "%s", err);

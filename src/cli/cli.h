@@ -39,6 +39,7 @@ long cli_parse_long(const char *cmd, const char *opt, const char *arg, long min,
 #include "trackdoc/config.h"
 #include "trackdoc/link.h"
 #include "trackdoc/store.h"
+#include "trackdoc/trackvars.h"
 
 /* Fills c from defaults and TRACKDOC_* variables; a bad variable is a usage error. */
 void cli_config_load(const char *cmd, td_config *c);
@@ -54,8 +55,14 @@ enum cli_db {
  * (exit 2); a failing database exits 1. */
 td_store *cli_store_open(const char *cmd, const td_config *c, enum cli_db mode);
 
-/* Makes the link tracker of c over st; a bad setting is a usage error of cmd (exit 2). */
-td_tracker *cli_tracker_new(const char *cmd, const td_config *c, td_store *st);
+/* Makes the link tracker of c over st, accepting the functions of vars (may be NULL) too; a
+ * bad setting is a usage error of cmd (exit 2). */
+td_tracker *cli_tracker_new(const char *cmd, const td_config *c, td_store *st,
+                            const td_trackvars *vars);
+
+/* Makes the tracked-variable table from the defaults, TRACKDOC_TRACK_VARS and extra
+ * ("var=Function,..." from --track flags, may be NULL); a bad entry is a usage error. */
+td_trackvars *cli_trackvars_new(const char *cmd, const td_config *c, const char *extra);
 
 /* Prints a JSON value to stdout, indented, with a newline, and drops the reference. */
 void cli_print_json(json_t *j);
@@ -68,6 +75,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_link(int argc, char **argv);
 int cmd_apikey(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_render(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

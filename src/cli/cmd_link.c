@@ -179,6 +179,16 @@ static void link_fail(const char *what, int rc, td_store *st)
     die("%s: %s", what, td_strerror(rc));
 }
 
+/* Makes the tracker for a link subcommand: the functions of tracked variables count too. */
+static td_tracker *link_tracker(const struct args *a, const td_config *c, td_store *st)
+{
+    td_trackvars *vars = cli_trackvars_new(a->cmd, c, NULL);
+    td_tracker *t = cli_tracker_new(a->cmd, c, st, vars);
+
+    td_trackvars_free(vars);
+    return t;
+}
+
 /* Prints the human form of a link. */
 static void print_link(const td_link *l)
 {
@@ -226,7 +236,7 @@ static int link_create(td_config *c, struct args *a)
         a->p.created_by = by;
     }
     st = cli_store_open(a->cmd, c, CLI_DB_MIGRATED);
-    tr = cli_tracker_new(a->cmd, c, st);
+    tr = link_tracker(a, c, st);
     /* Bad input is a usage error (exit 2) that names the option; the store failing is exit 1. */
     rc = td_link_validate(tr, &a->p, &field);
     if (rc) {
@@ -279,7 +289,7 @@ static int link_show(td_config *c, struct args *a)
     if (!a->pos)
         usage_error("link show", "give the tracking id: trackdoc link show ID");
     st = cli_store_open(a->cmd, c, CLI_DB_MIGRATED);
-    tr = cli_tracker_new(a->cmd, c, st);
+    tr = link_tracker(a, c, st);
     rc = td_link_get(tr, a->pos, &l);
     if (rc == TD_ENOTFOUND)
         die("no link has the tracking id \"%s\"", a->pos);
@@ -361,7 +371,7 @@ static int link_list(td_config *c, struct args *a)
     f.job_id = a->p.job_id ? job : NULL;
     f.application_id = a->p.application_id ? app : NULL;
     st = cli_store_open(a->cmd, c, CLI_DB_MIGRATED);
-    tr = cli_tracker_new(a->cmd, c, st);
+    tr = link_tracker(a, c, st);
     if (a->p.link_function && !(f.link_function = td_tracker_function(tr, a->p.link_function)))
         usage_error("link list", "--function \"%s\": not one of %s", a->p.link_function,
                     c->link_functions);
@@ -392,7 +402,7 @@ static int link_set_active(td_config *c, struct args *a, bool active)
     if (!a->pos)
         usage_error(active ? "link activate" : "link deactivate", "give the tracking id");
     st = cli_store_open(a->cmd, c, CLI_DB_MIGRATED);
-    tr = cli_tracker_new(a->cmd, c, st);
+    tr = link_tracker(a, c, st);
     rc = td_link_set_active(tr, a->pos, active);
     if (rc == TD_ENOTFOUND)
         die("no link has the tracking id \"%s\"", a->pos);

@@ -89,6 +89,7 @@ int cmd_serve(int argc, char **argv)
     td_server_config sc = {0};
     td_store *st;
     td_tracker *tr;
+    td_trackvars *vars;
     td_recorder *rec = NULL;
     td_server *srv = NULL;
     td_recorder_stats rs;
@@ -171,7 +172,8 @@ int cmd_serve(int argc, char **argv)
             snprintf(host, sizeof host, "127.0.0.1");
         snprintf(c.base_url, sizeof c.base_url, "http://%s:%d", host, td_server_port(srv));
     }
-    tr = cli_tracker_new("serve", &c, st);
+    vars = cli_trackvars_new("serve", &c, NULL);
+    tr = cli_tracker_new("serve", &c, st, vars);
     if (td_server_start(srv, st, tr, rec, err, sizeof err) != 0)
         die("%s", err);
     printf("trackdoc %s listening on http://%s:%d (database: %s %s; links: %s/track/...)\n",
@@ -188,6 +190,7 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "trackdoc: stopped; %" PRIu64 " clicks committed in %" PRIu64 " batches\n",
             rs.committed, rs.batches);
     td_tracker_free(tr);
+    td_trackvars_free(vars);
     td_store_close(st);
     return 0;
 }

@@ -25,6 +25,7 @@ void td_config_defaults(td_config *c)
     c->rate_limit_track = 50;
     c->trust_proxy = false;
     c->log_level = TD_LOG_INFO;
+    c->enable_url_tracking = true;
 }
 
 /* Parses a boolean word. */
@@ -149,6 +150,17 @@ int td_config_from_env(td_config *c, char *err, size_t errsz)
         snprintf(err, errsz, "TRACKDOC_TRUST_PROXY=\"%s\": expected true or false", v);
         return TD_EINVAL;
     }
+    if ((v = getenv("ENABLE_URL_TRACKING")) && *v &&
+        td_config_parse_bool(v, &c->enable_url_tracking) != 0) {
+        /* The system our users come from treated any other value as "on": so do we, but say so. */
+        c->enable_url_tracking = true;
+        snprintf(c->warnings, sizeof c->warnings,
+                 "ENABLE_URL_TRACKING=\"%.64s\" is not true/false/1/0/yes/no/on/off: tracking "
+                 "stays enabled",
+                 v);
+    }
+    if ((rc = env_str("TRACKDOC_TRACK_VARS", c->track_vars, sizeof c->track_vars, err, errsz)))
+        return rc;
     if ((v = getenv("TRACKDOC_LOG_LEVEL")) && *v && td_config_parse_log_level(v, &c->log_level)) {
         snprintf(err, errsz, "TRACKDOC_LOG_LEVEL=\"%s\": expected error, warn, info or debug", v);
         return TD_EINVAL;

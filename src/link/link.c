@@ -235,7 +235,9 @@ static int prepare(td_tracker *t, const td_link_params *p, td_link *l, const cha
     const char *fn;
     int rc;
 
-    memset(l, 0, sizeof *l);
+    /* Every field is set below; no memset of the whole (4 KB) struct on this hot path. */
+    l->tracking_id[0] = l->job_id[0] = l->application_id[0] = l->redirect_url[0] = '\0';
+    l->created_at = 0;
     if (!p->original_url || !*p->original_url) {
         *field_out = "original_url";
         return TD_EURL;
@@ -280,13 +282,27 @@ static int prepare(td_tracker *t, const td_link_params *p, td_link *l, const cha
     return 0;
 }
 
-/* Builds the cache key of a link's context. */
-static size_t context_key(const td_link *l, char *key)
+/* Builds the cache key of a context from the parameters as the caller spelled them: a cache
+ * hit then skips validation and normalisation (the key was valid when it was cached; two
+ * spellings of one context are two keys for the same link). Returns 0 when it does not fit. */
+static size_t params_key(const td_link_params *p, char *key)
 {
-    int n = snprintf(key, CTX_KEY_MAX, "%s\x1f%s\x1f%s\x1f%s", l->job_id, l->application_id,
-                     l->link_function, l->original_url);
+    const char *parts[4] = {p->job_id, p->application_id, p->link_function, p->original_url};
+    size_t lens[4], total = 0, at = 0;
 
-    return (size_t)TD_MIN(n, CTX_KEY_MAX - 1);
+    for (int i = 0; i < 4; i++) {
+        lens[i] = parts[i] ? strlen(parts[i]) : 0;
+        total += lens[i] + 1;
+    }
+    if (total >= CTX_KEY_MAX)
+        return 0;
+    for (int i = 0; i < 4; i++) {
+        if (lens[i])
+            memcpy(key + at, parts[i], lens[i]);
+        key[at + lens[i]] = '\x1f'; /* a byte no valid field contains */
+        at += lens[i] + 1;
+    }
+    return at;
 }
 
 /* Checks validity of p. */
@@ -301,39 +317,26 @@ int td_link_validate(td_tracker *t, const td_link_params *p, const char **field_
     return rc;
 }
 
-/* Looks the context up in the caches. The context of a link never changes, so any cached copy
+/* Looks a context up in the caches. The context of a link never changes, so any cached copy
  * answers a create, whatever its age (only is_active could be stale, and create returns the
  * link as it is anyway). */
 static int cached_context(td_tracker *t, const char *key, size_t klen, td_link *out)
 {
     char id[TD_LINK_ID_SIZE];
 
-    if (td_lru_get(t->by_ctx, key, klen, id, NULL) != 0)
+    if (klen == 0 || td_lru_get(t->by_ctx, key, klen, id, NULL) != 0)
         return TD_ENOTFOUND;
     return td_lru_get(t->by_id, id, strlen(id), out, NULL);
 }
 
-/* Puts a link into both caches. */
-static void cache_put(td_tracker *t, const td_link *l, int64_t now)
+/* Creates (or finds) the link of a validated candidate; caches it under key (may be empty). */
+static int create_prepared(td_tracker *t, td_link *cand, const char *key, size_t klen, td_link *out,
+                           bool *created)
 {
-    char key[CTX_KEY_MAX];
-    size_t klen = context_key(l, key);
-
-    td_lru_put(t->by_id, l->tracking_id, strlen(l->tracking_id), l, now);
-    td_lru_put(t->by_ctx, key, klen, l->tracking_id, now);
-}
-
-/* Creates (or finds) the link of a context, after validation done by the caller. */
-static int create_prepared(td_tracker *t, td_link *cand, td_link *out, bool *created)
-{
-    char key[CTX_KEY_MAX];
-    size_t klen = context_key(cand, key);
     int64_t now = td_time_now_ms();
     int rc, attempt;
 
     *created = false;
-    if (cached_context(t, key, klen, out) == 0)
-        return 0;
     cand->created_at = now;
     /* A clash of two 83-bit random ids is not expected in the lifetime of the universe, but the
      * store tells us if it happens, and a new id costs nothing. */
@@ -346,8 +349,11 @@ static int create_prepared(td_tracker *t, td_link *cand, td_link *out, bool *cre
         if (rc != TD_ECONFLICT)
             break;
     }
-    if (rc == 0)
-        cache_put(t, out, now);
+    if (rc == 0) {
+        td_lru_put(t->by_id, out->tracking_id, strlen(out->tracking_id), out, now);
+        if (klen)
+            td_lru_put(t->by_ctx, key, klen, out->tracking_id, now);
+    }
     return rc;
 }
 
@@ -355,13 +361,18 @@ static int create_prepared(td_tracker *t, td_link *cand, td_link *out, bool *cre
 int td_link_create(td_tracker *t, const td_link_params *p, td_link *out, bool *created_out,
                    const char **field_out)
 {
+    char key[CTX_KEY_MAX];
+    size_t klen = params_key(p, key);
     td_link cand;
     const char *field = NULL;
     bool created = false;
-    int rc = prepare(t, p, &cand, &field);
+    int rc = cached_context(t, key, klen, out);
 
-    if (rc == 0)
-        rc = create_prepared(t, &cand, out, &created);
+    if (rc != 0) {
+        rc = prepare(t, p, &cand, &field);
+        if (rc == 0)
+            rc = create_prepared(t, &cand, key, klen, out, &created);
+    }
     if (field_out)
         *field_out = field;
     if (created_out)
@@ -383,8 +394,12 @@ int td_link_create_many(td_tracker *t, const td_link_params *p, size_t n, td_lin
             goto out;
     }
     for (i = 0; i < n; i++) {
+        char key[CTX_KEY_MAX];
+        size_t klen = params_key(&p[i], key);
         td_link cand = out[i];
-        if ((rc = create_prepared(t, &cand, &out[i], &created)) != 0)
+        created = false;
+        if (cached_context(t, key, klen, &out[i]) != 0 &&
+            (rc = create_prepared(t, &cand, key, klen, &out[i], &created)) != 0)
             goto out;
         if (created_out)
             created_out[i] = created;

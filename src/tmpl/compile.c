@@ -624,6 +624,7 @@ static int add_name(struct compiler *c, const struct tok *t, uint32_t *idx)
         if (n->nparts == 1)
             n->first_len = n->len;
     }
+    n->hook_bit = td_tmpl_name_bit(s, t->name_len);
     if (!rc)
         *idx = c->nnames++;
 out:

@@ -271,7 +271,7 @@ static int interpolate(struct render *r, const struct td__tmpl_prog *p,
     r->st.variables_substituted++;
     if (!scalar_text(v, num, sizeof num, &s, &len))
         goto out;
-    if (r->o->value_hook) {
+    if (r->o->value_hook && (!r->o->hook_names || (r->o->hook_names & n->hook_bit))) {
         td_buf_reset(&r->scratch);
         hrc = r->o->value_hook(r->o->hook_ud, p->pool + n->off, s, len, &r->scratch);
         if (hrc == 1) {

@@ -224,3 +224,19 @@ out:
     entry_free(e);
     return rc;
 }
+
+/* Hashes the last dot-separated segment of a name (FNV-1a) onto one of 64 bits. */
+uint64_t td_tmpl_name_bit(const char *name, size_t len)
+{
+    const char *seg = name;
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < len; i++)
+        if (name[i] == '.')
+            seg = name + i + 1;
+    for (const char *p = seg; p < name + len; p++) {
+        h ^= (unsigned char)*p;
+        h *= 16777619u;
+    }
+    return (uint64_t)1 << (h % 64);
+}

@@ -57,6 +57,7 @@ struct td__tmpl_name {
     uint32_t parts;
     uint32_t nparts;
     uint32_t first_len;
+    uint64_t hook_bit; /* td_tmpl_name_bit of the name, for td_tmpl_render_opts.hook_names */
 };
 
 struct td__tmpl_entry;

@@ -26,6 +26,9 @@ class CaseError(Exception):
     """A case that cannot run as written (unknown placeholder, bad format)."""
 
 
+# The repository root: fixtures are named {repo}/tests/data/...
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
 # ---- placeholders ----
 
 def dynamic_vars():
@@ -428,6 +431,13 @@ def run_argv(step, env, rep):
         err = match(r.returncode, exp["exit"])
         if err:
             problems.append("exit code %s (stderr: %r)" % (err, r.stderr.strip()[:200]))
+    if "stdout_file" in exp:
+        with open(exp["stdout_file"], encoding="utf-8") as f:
+            want = f.read()
+        if r.stdout != want:
+            problems.append("stdout differs from %s: got %r, want %r"
+                            % (os.path.relpath(exp["stdout_file"], REPO), r.stdout[:300],
+                               want[:300]))
     for stream, text in (("stdout", r.stdout), ("stderr", r.stderr)):
         if stream + "_re" in exp and not re.search(exp[stream + "_re"], text):
             problems.append("%s %r does not match /%s/" % (stream, text[:200],
@@ -473,8 +483,9 @@ REQUEST_KEYS = {"method", "path", "headers", "auth", "json", "pad_to", "body", "
 # (its own HTML error page); only the status and what the case lists are checked.
 HTTP_EXPECT_KEYS = {"status", "headers", "json", "body_re", "body_not_re", "body_max", "body_empty",
                     "no_body", "vars", "answered_by_libmicrohttpd"}
+# stdout_file: standard output must equal that file (a golden file) byte for byte.
 CLI_EXPECT_KEYS = {"exit", "stdout_re", "stderr_re", "stdout_not_re", "stderr_not_re",
-                   "stdout_empty", "stderr_empty", "stdout_json", "vars"}
+                   "stdout_empty", "stderr_empty", "stdout_json", "stdout_file", "vars"}
 
 
 def check_step(step):
@@ -520,7 +531,7 @@ def run_file(stem, doc, rep, main_server):
     spec = doc.get("server", "main")
     own = None
     server = None
-    env = {"version": harness.version(), "bin": harness.trackdoc_bin()}
+    env = {"version": harness.version(), "bin": harness.trackdoc_bin(), "repo": REPO}
     if spec == "main":
         server = main_server
     elif spec != "none":
