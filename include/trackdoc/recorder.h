@@ -15,7 +15,7 @@ extern "C" {
 
 typedef struct td_recorder td_recorder;
 
-/* Called exactly once per accepted click, from the recorder's thread, after its batch was
+/* Called exactly once per accepted click, from the recorder's notifier thread, after its batch was
  * committed (rc 0) or failed (rc TD_EDB; TD_ENOTFOUND when the click's link does not exist).
  * It must not block: hand the result to the waiting request and return. */
 typedef void (*td_recorder_done_fn)(void *ud, int rc);

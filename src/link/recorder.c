@@ -14,6 +14,7 @@ struct item {
     struct item *next;
     td_recorder_done_fn done;
     void *ud;
+    int rc;         /* the result, once committed */
     td_click click; /* its strings point into text[] */
     char text[];
 };
@@ -28,6 +29,13 @@ struct td_recorder {
     size_t pending;
     bool stopping, started;
     td_recorder_stats stats;
+    /* Committed batches wait here for the notifier thread, which tells their submitters: the
+     * writer goes straight on to the next commit instead of waking connections one by one
+     * (a wake-up is a system call: about a fifth of the writer's time, bench/redirect.sh). */
+    pthread_t notifier;
+    pthread_cond_t notify_work;
+    struct item *notify_head, *notify_tail;
+    bool notify_stop, notifier_started;
 };
 
 /* Length of an optional string including its NUL, 0 for NULL. */
@@ -51,12 +59,12 @@ static const char *opt_copy(char **p, const char *s)
     return d;
 }
 
-/* Commits one batch, retrying a failed transaction, and notifies its submitters. */
+/* Commits one batch, retrying a failed transaction if configured, and hands it to the notifier. */
 static void commit_batch(td_recorder *r, struct item *batch, size_t n)
 {
     td_click *clicks = calloc(n, sizeof *clicks);
     int *row_rc = calloc(n, sizeof *row_rc);
-    struct item *it, *next;
+    struct item *it;
     size_t i = 0;
     int rc = TD_ENOMEM;
 
@@ -73,6 +81,10 @@ static void commit_batch(td_recorder *r, struct item *batch, size_t n)
                 usleep(20000u << attempt);
         }
     }
+    for (i = 0, it = batch; it; it = it->next, i++)
+        it->rc = rc ? rc : row_rc[i]; /* row_rc is set whenever rc is 0 */
+    for (it = batch; it->next; it = it->next)
+        ;
     pthread_mutex_lock(&r->lock);
     if (rc == 0) {
         r->stats.committed += n;
@@ -82,14 +94,40 @@ static void commit_batch(td_recorder *r, struct item *batch, size_t n)
     } else {
         r->stats.failed += n;
     }
+    if (r->notify_tail)
+        r->notify_tail->next = batch;
+    else
+        r->notify_head = batch;
+    r->notify_tail = it;
+    pthread_cond_signal(&r->notify_work);
     pthread_mutex_unlock(&r->lock);
-    for (i = 0, it = batch; it; it = next, i++) {
-        next = it->next;
-        it->done(it->ud, rc ? rc : row_rc[i]);
-        free(it);
-    }
     free(clicks);
     free(row_rc);
+}
+
+/* The notifier thread: tells each submitter of a committed batch, until stopped and drained. */
+static void *notifier_main(void *arg)
+{
+    td_recorder *r = arg;
+
+    for (;;) {
+        struct item *it, *next;
+
+        pthread_mutex_lock(&r->lock);
+        while (!r->notify_head && !r->notify_stop)
+            pthread_cond_wait(&r->notify_work, &r->lock);
+        it = r->notify_head;
+        r->notify_head = r->notify_tail = NULL;
+        pthread_mutex_unlock(&r->lock);
+        if (!it)
+            break;
+        for (; it; it = next) {
+            next = it->next;
+            it->done(it->ud, it->rc);
+            free(it);
+        }
+    }
+    return NULL;
 }
 
 /* The writer thread: takes what is queued and commits it, until stopped and drained. */
@@ -144,6 +182,12 @@ int td_recorder_new(td_store *st, const td_recorder_config *cfg, td_recorder **o
         r->cfg.retries = 0;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->work, NULL);
+    pthread_cond_init(&r->notify_work, NULL);
+    if (pthread_create(&r->notifier, NULL, notifier_main, r) != 0) {
+        rc = TD_EIO;
+        goto out;
+    }
+    r->notifier_started = true;
     if (pthread_create(&r->thread, NULL, writer_main, r) != 0) {
         rc = TD_EIO;
         goto out;
@@ -168,8 +212,17 @@ void td_recorder_free(td_recorder *r)
         pthread_mutex_unlock(&r->lock);
         pthread_join(r->thread, NULL);
     }
+    /* The writer has committed everything and handed it over: now the notifier drains. */
+    if (r->notifier_started) {
+        pthread_mutex_lock(&r->lock);
+        r->notify_stop = true;
+        pthread_cond_signal(&r->notify_work);
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(r->notifier, NULL);
+    }
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->work);
+    pthread_cond_destroy(&r->notify_work);
     free(r);
 }
 

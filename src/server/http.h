@@ -76,6 +76,7 @@ struct td_req {
     const char *params[TD_MAX_PARAMS];
     td_buf body;
     size_t discarded; /* bytes of an over-long body thrown away */
+    bool query_over;  /* the query was over our limits and was cut off (on_uri) */
     enum req_state state;
     char ip[64];
     td_apikey_row key;

@@ -13,14 +13,15 @@
 #define MAX_PATH_LEN 4096
 #define MAX_QUERY_LEN 8192
 #define MAX_HEADERS_LEN 16384
-#define MAX_PARAMS 1024
+#define MAX_PARAMS 200
 #define MAX_DISCARD ((size_t)1 << 20)
-/* Per-connection memory of libmicrohttpd: the request head and the parsed query arguments live
- * there. Past it libmicrohttpd answers with its own HTML errors, or drops the connection when
- * the arguments do not fit, so it is sized to hold every request head our own limits accept
- * (path 4 KiB, query 8 KiB of up to one argument per 2 bytes, headers 16 KiB) with room to
- * spare. It is reserved lazily by the kernel, so idle connections cost little. */
-#define CONNECTION_MEMORY (512 * 1024)
+/* Per-connection memory of libmicrohttpd, where the request head and the parsed query arguments
+ * live. libmicrohttpd 0.9.75 clears it after every request of a kept-alive connection, so it
+ * is kept small: 512 KiB cost half the CPU of a redirect (bench/redirect.sh, 31 -> 89 us per
+ * request). Heads past it get libmicrohttpd's own 414/431 pages; our own limits below are
+ * checked first and answer in JSON. Query arguments are counted before libmicrohttpd parses
+ * them (see on_uri): it stalls the connection when they do not fit. */
+#define CONNECTION_MEMORY (32 * 1024)
 #define ARENA_MAX ((size_t)1 << 20)
 
 /* ---- listening socket ---- */
@@ -410,7 +411,7 @@ static enum MHD_Result request_start(td_req *r)
         return td__reply_error(r, 414, "uri_too_long", NULL, "the request path is over %d bytes",
                                MAX_PATH_LEN);
     nparams = MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, sum_header, &query);
-    if (query > MAX_QUERY_LEN || nparams > MAX_PARAMS)
+    if (r->query_over || query > MAX_QUERY_LEN || nparams > MAX_PARAMS)
         return td__reply_error(r, 414, "uri_too_long", NULL,
                                "the query string is over %d bytes or %d parameters", MAX_QUERY_LEN,
                                MAX_PARAMS);
@@ -453,6 +454,37 @@ limited:
     return reply_limited(r, wait);
 }
 
+/* Called by libmicrohttpd with the raw request target, before it parses the query: makes the
+ * request context (it becomes *con_cls) and counts the query's arguments. libmicrohttpd keeps
+ * every argument in the connection's small memory and, when they do not fit, stalls the
+ * connection without an answer; so a query over our limits is cut off here, in libmicrohttpd's
+ * own buffer (the one place it is still ours to change), and answered 414 in on_request. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    td_server *s = cls;
+    td_req *r = calloc(1, sizeof *r);
+    char *q = strchr(uri, '?');
+
+    if (!r)
+        return NULL;
+    r->srv = s;
+    r->conn = conn;
+    r->state = REQ_NEW;
+    td_arena_init(&r->arena, ARENA_MAX);
+    td_buf_init(&r->body, s->cfg.max_body);
+    atomic_fetch_add(&s->inflight, 1);
+    if (q) {
+        size_t params = 1, len = strcspn(q + 1, " ");
+        for (const char *p = q + 1; p < q + 1 + len; p++)
+            params += *p == '&' || *p == ';';
+        if (len > MAX_QUERY_LEN || params > MAX_PARAMS) {
+            r->query_over = true;
+            q[1] = '\0'; /* the arguments parsed are then none */
+        }
+    }
+    return r;
+}
+
 /* The access handler: called for the headers, for each piece of body, at the end of the body,
  * and once more after a suspended request is resumed. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -462,21 +494,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     td_server *s = cls;
     td_req *r = *con_cls;
 
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
-        r->srv = s;
-        r->conn = conn;
+    if (!r)
+        return MHD_NO; /* on_uri could not allocate */
+    switch (r->state) {
+    case REQ_NEW:
         r->path = url;
         r->method = method_bit(method);
-        td_arena_init(&r->arena, ARENA_MAX);
-        td_buf_init(&r->body, s->cfg.max_body);
-        atomic_fetch_add(&s->inflight, 1);
-        *con_cls = r;
         return request_start(r);
-    }
-    switch (r->state) {
     case REQ_BODY:
         if (*upload_data_size) {
             if (r->discarded || td_buf_add(&r->body, upload_data, *upload_data_size) != 0) {
@@ -514,6 +538,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     if (!r)
         return;
+    /* A client that closed its connection while its click was being committed never gets its
+     * request resumed into on_request: it ends here. */
+    if (r->state == REQ_WAITING)
+        atomic_fetch_sub(&s->suspended, 1);
     td_arena_release(&r->arena);
     td_buf_release(&r->body);
     free(r);
@@ -606,7 +634,8 @@ int td_server_start(td_server *s, td_store *st, td_tracker *tr, td_recorder *rec
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
         s->cfg.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, NULL, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errsz, "cannot start the HTTP server on %s", s->cfg.listen);
         return TD_EIO;
@@ -641,9 +670,15 @@ void td_server_stop(td_server *s, int drain_ms)
     deadline = td_time_mono_ms() + drain_ms;
     while (atomic_load(&s->inflight) > 0 && td_time_mono_ms() < deadline)
         usleep(5000);
-    /* Suspended requests always end: the recorder answers each one, committed or failed. */
-    while (atomic_load(&s->suspended) > 0)
+    /* Suspended requests always end: the recorder answers each one, committed or failed. The
+     * deadline is a last resort against a bug in that accounting: stopping with a suspended
+     * connection aborts libmicrohttpd, waiting forever would hang the deploy. */
+    deadline = td_time_mono_ms() + drain_ms + 60000;
+    while (atomic_load(&s->suspended) > 0 && td_time_mono_ms() < deadline)
         usleep(5000);
+    if (atomic_load(&s->suspended) > 0)
+        td_log_error("stopping with %d requests still waiting for their click",
+                     atomic_load(&s->suspended));
     if (atomic_load(&s->inflight) > 0)
         td_log_warn("stopping with %d requests still in flight", atomic_load(&s->inflight));
     MHD_stop_daemon(s->daemon);

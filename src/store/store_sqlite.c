@@ -132,7 +132,17 @@ struct sq {
     pthread_cond_t freed;
     struct conn *idle;
     int open, max;
+    /* The checkpointer: WAL checkpoints run on their own thread and connection, so that no
+     * commit (a redirect waiting for its click) ever pays for copying the WAL into the
+     * database; commits only wake it when the WAL has grown. */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    bool ckpt_started, ckpt_wanted, ckpt_stop;
 };
+
+/* WAL frames after which a commit asks for a checkpoint (SQLite's own default threshold). */
+#define CKPT_FRAMES 1000
 
 /* Records the SQLite error of db as this thread's store error; returns TD_EDB. */
 static int db_error(sqlite3 *db, const char *what)
@@ -149,6 +159,21 @@ static void conn_close(struct conn *c)
         sqlite3_finalize(c->stmt[i]);
     sqlite3_close(c->db);
     free(c);
+}
+
+/* Called by SQLite after each commit with the WAL's size: past the threshold, wakes the
+ * checkpointer (cheap: a flag and a signal, never I/O on the committing thread). */
+static int wal_grew(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    struct sq *s = ud;
+
+    if (frames >= CKPT_FRAMES) {
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_wanted = true;
+        pthread_cond_signal(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->ckpt_lock);
+    }
+    return SQLITE_OK;
 }
 
 /* Opens one connection with the pragmas every connection needs. */
@@ -177,12 +202,15 @@ static int conn_open(struct sq *s, struct conn **out)
     snprintf(sql, sizeof sql,
              "%sPRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
              " PRAGMA cache_size = -16000;",
-             s->opts.readonly ? "" : "PRAGMA journal_mode = WAL; ", s->sync);
+             s->opts.readonly ? "" : "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; ",
+             s->sync);
     if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
         rc = td__store_error(TD_EDB, "cannot set up database %s: %s", s->path,
                              sqlite3_errmsg(c->db));
         goto out;
     }
+    if (!s->opts.readonly)
+        sqlite3_wal_hook(c->db, wal_grew, s);
     *out = c;
     c = NULL;
 out:
@@ -467,6 +495,36 @@ static int make_parent_dir(const char *path)
 
 static void sq_close(void *be);
 
+/* The checkpointer thread: a PASSIVE checkpoint when a commit asks for one, and every few
+ * seconds anyway; a last one when the store closes. */
+static void *checkpointer(void *arg)
+{
+    struct sq *s = arg;
+    struct conn *c = NULL;
+    bool stop = false;
+
+    if (conn_open(s, &c) != 0) {
+        /* Without its connection the WAL is still checkpointed by SQLite when the last
+         * connection closes; log nothing here, the store reports its own errors. */
+        return NULL;
+    }
+    while (!stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        pthread_mutex_lock(&s->ckpt_lock);
+        while (!s->ckpt_wanted && !s->ckpt_stop)
+            if (pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &until) == ETIMEDOUT)
+                break;
+        s->ckpt_wanted = false;
+        stop = s->ckpt_stop;
+        pthread_mutex_unlock(&s->ckpt_lock);
+        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
+    conn_close(c);
+    return NULL;
+}
+
 /* Opens the pool, migrates unless told not to, and checks the schema version. */
 static int sq_open(const char *target, const td_store_options *o, void **be, char *err,
                    size_t errsz)
@@ -482,6 +540,8 @@ static int sq_open(const char *target, const td_store_options *o, void **be, cha
     }
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->freed, NULL);
+    pthread_mutex_init(&s->ckpt_lock, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
     s->opts = *o;
     s->max = o->pool_size > 0 ? o->pool_size : 4;
     if (!o->sync || !*o->sync || strcasecmp(o->sync, "full") == 0) {
@@ -528,6 +588,13 @@ static int sq_open(const char *target, const td_store_options *o, void **be, cha
                              version, KNOWN_VERSION);
         goto out;
     }
+    if (!o->readonly && strcmp(target, ":memory:") != 0) {
+        if (pthread_create(&s->ckpt_thread, NULL, checkpointer, s) != 0) {
+            rc = td__store_error(TD_EIO, "cannot start the checkpoint thread");
+            goto out;
+        }
+        s->ckpt_started = true;
+    }
     *be = s;
     s = NULL;
 out:
@@ -546,6 +613,15 @@ static void sq_close(void *be)
 
     if (!s)
         return;
+    if (s->ckpt_started) {
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_stop = true;
+        pthread_cond_signal(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->ckpt_lock);
+        pthread_join(s->ckpt_thread, NULL);
+    }
+    pthread_mutex_destroy(&s->ckpt_lock);
+    pthread_cond_destroy(&s->ckpt_cond);
     for (c = s->idle; c; c = next) {
         next = c->next;
         conn_close(c);
