@@ -290,6 +290,7 @@ int cmd_render(int argc, char **argv)
     json_t *data;
     json_error_t jerr;
     char dirbuf[PATH_MAX], link_type[TD_LINK_TYPE_SIZE];
+    struct stat sb;
     bool tracking;
     int rc;
 
@@ -310,7 +311,8 @@ int cmd_render(int argc, char **argv)
                  strcmp(a.template_path, "-") == 0 ? "." : a.template_path);
         a.partials = strcmp(a.template_path, "-") == 0 ? "." : dirname(dirbuf);
     }
-    if (td_tmpl_dir_new(a.partials, TD_TMPL_DEFAULT_MAX_SIZE, &dir) != 0)
+    if (stat(a.partials, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+        td_tmpl_dir_new(a.partials, TD_TMPL_DEFAULT_MAX_SIZE, &dir) != 0)
         usage_error("render", "--partials %s: not a readable folder", a.partials);
     topts.partial = td_tmpl_dir_loader;
     topts.partial_ud = dir;

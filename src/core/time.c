@@ -138,7 +138,8 @@ int td_time_parse_duration(const char *s, int64_t *ms_out)
     default:
         return TD_ETIME;
     }
-    if (end[1] || n > INT64_MAX / unit / 2)
+    /* At most 100 years: longer is a typo, and it would overflow the time arithmetic. */
+    if (end[1] || n > 100LL * 365 * 86400000 / unit)
         return TD_ETIME;
     *ms_out = (int64_t)n * unit;
     return 0;

@@ -21,8 +21,8 @@ void td_time_format(int64_t ms, char *out);
  * Returns 0 and *ms_out, or TD_ETIME. */
 int td_time_parse(const char *s, int64_t *ms_out);
 
-/* Parses a duration such as "90s", "15m", "12h", "30d" or "2w" into milliseconds.
- * Returns 0 or TD_ETIME. */
+/* Parses a duration such as "90s", "15m", "12h", "30d" or "2w" (at most 100 years) into
+ * milliseconds. Returns 0 or TD_ETIME. */
 int td_time_parse_duration(const char *s, int64_t *ms_out);
 
 #endif

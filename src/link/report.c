@@ -149,6 +149,7 @@ out:
 
 struct job_acc {
     json_t *links;       /* array of link objects */
+    json_t *by_id;       /* tracking_id -> the same link objects, to find them in O(1) */
     json_t *by_function; /* function -> {links, clicks, last_click} */
     int64_t nlinks;
     bool truncated; /* the job has more links than the summary lists */
@@ -170,7 +171,13 @@ static int take_link(void *ud, const td_link *l)
         json_decref(o);
         return 0;
     }
-    if (!o || json_array_append_new(a->links, o))
+    if (!o)
+        return TD_ENOMEM;
+    if (json_object_set(a->by_id, l->tracking_id, o)) {
+        json_decref(o);
+        return TD_ENOMEM;
+    }
+    if (json_array_append_new(a->links, o))
         return TD_ENOMEM;
     if (!fn) {
         fn = json_pack("{s:I, s:I, s:n}", "links", (json_int_t)0, "clicks", (json_int_t)0,
@@ -189,17 +196,12 @@ static int take_link(void *ud, const td_link *l)
 static int take_link_clicks(void *ud, const td_click_row *row)
 {
     struct job_acc *a = ud;
-    size_t i;
-    json_t *o;
+    json_t *o = json_object_get(a->by_id, row->key);
 
-    json_array_foreach(a->links, i, o)
-    {
-        if (strcmp(json_string_value(json_object_get(o, "tracking_id")), row->key) == 0) {
-            json_object_set_new(o, "clicks", json_integer(row->clicks));
-            return td_json_set_time(o, "last_click", row->last_click);
-        }
-    }
-    return 0;
+    if (!o) /* a link beyond the listed ones */
+        return 0;
+    json_object_set_new(o, "clicks", json_integer(row->clicks));
+    return td_json_set_time(o, "last_click", row->last_click);
 }
 
 /* Puts a function's click count into by_function. */
@@ -225,7 +227,8 @@ int td_report_job(td_store *st, const char *job_id, json_t **out)
     int rc;
 
     *out = NULL;
-    if (!(a.links = json_array()) || !(a.by_function = json_object())) {
+    if (!(a.links = json_array()) || !(a.by_function = json_object()) ||
+        !(a.by_id = json_object())) {
         rc = TD_ENOMEM;
         goto out;
     }
@@ -246,6 +249,7 @@ int td_report_job(td_store *st, const char *job_id, json_t **out)
 out:
     json_decref(o);
     json_decref(a.links);
+    json_decref(a.by_id);
     json_decref(a.by_function);
     return rc;
 }

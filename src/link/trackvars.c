@@ -292,7 +292,7 @@ int td_track_value_hook(void *ud, const char *name, const char *value, size_t le
         return td_buf_adds(out, prev->redirect_url) == 0 ? 1 : TD_ENOMEM;
     }
     if (rc == 0 && !c->tracker)
-        rc = TD_ENOTSUP;
+        rc = TD_EDB; /* no tracker: its database could not be opened */
     if (rc == 0) {
         /* "{{calendly_url}} in resume": built by hand, this runs for every tracked value. */
         char desc[TD_TRACKVAR_NAME_SIZE + TD_LINK_TYPE_SIZE + 8];

@@ -32,6 +32,8 @@ static int parse_expires_in(json_t *in, int64_t *ms)
         s = json_string_value(in);
         if (td_time_parse_duration(s, ms) == 0)
             return 0;
+        if (!isdigit((unsigned char)*s))
+            return TD_ETIME;
         errno = 0;
         secs = strtoll(s, &end, 10);
         if (errno || end == s || *end)

@@ -1091,8 +1091,12 @@ static int sq_apikey_touch(void *be, const char *key_id, int64_t now)
     }
     sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
     bind_time(st, 2, now);
+    /* Best effort: while another process holds the write lock, skip it rather than make the
+     * API request wait for the lock. */
+    sqlite3_busy_timeout(c->db, 0);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = db_error(c->db, "update API key");
+    sqlite3_busy_timeout(c->db, s->opts.busy_timeout_ms > 0 ? s->opts.busy_timeout_ms : 5000);
     done(st);
 out:
     release(s, c);

@@ -37,6 +37,9 @@ int main(void)
     CHECK(td_time_parse_duration("0s", &ms) == TD_ETIME, "zero refused");
     CHECK(td_time_parse_duration("5dd", &ms) == TD_ETIME, "trailing unit refused");
     CHECK(td_time_parse_duration("99999999999999999w", &ms) == TD_ETIME, "overflow refused");
+    CHECK(td_time_parse_duration("5200w", &ms) == 0, "99.7 years accepted");
+    CHECK(td_time_parse_duration("5300w", &ms) == TD_ETIME, "over 100 years refused");
+    CHECK(td_time_parse_duration("500000w", &ms) == TD_ETIME, "500000 weeks refused");
     CHECK(td_time_now_ms() > 1700000000000LL, "clock is sane");
     TEST_DONE();
 }
