@@ -8,7 +8,7 @@ BUILD=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libss
 # Tests: the end-to-end runner, fuzzing with libFuzzer (clang + its runtime).
 TEST=(python3 clang libclang-rt-14-dev)
 # Benchmarks: load generator and the nginx reference.
-BENCH=(wrk nginx-light)
+BENCH=(wrk nginx-light curl)
 # Lint.
 LINT=(clang-format cppcheck)
 
