@@ -119,6 +119,9 @@ int td_link_resolve(td_tracker *t, const char *tracking_id, int64_t now_ms, td_l
 /* Sets is_active of a link. Returns 0, TD_ENOTFOUND or TD_EDB. */
 int td_link_set_active(td_tracker *t, const char *tracking_id, bool active);
 
+/* True when s[0..n) is a valid link function name: 1-32 letters, digits or '-'. */
+bool td_link_function_name_ok(const char *s, size_t n);
+
 /* True when s has the form of a tracking id (cheap check before any lookup). */
 bool td_link_id_valid(const char *s);
 

@@ -28,7 +28,7 @@ struct td_tracker {
 };
 
 /* A link_function name: 1-32 letters, digits or '-'. */
-static bool function_name_ok(const char *s, size_t n)
+bool td_link_function_name_ok(const char *s, size_t n)
 {
     if (n == 0 || n >= TD_LINK_FUNCTION_SIZE)
         return false;
@@ -51,7 +51,7 @@ static int parse_functions(td_tracker *t, const char *spec, char *err, size_t er
             n--;
         if (n == 0)
             break;
-        if (!function_name_ok(p, n)) {
+        if (!td_link_function_name_ok(p, n)) {
             snprintf(err, errsz, "link function \"%.*s\": use 1 to 32 letters, digits or '-'",
                      (int)TD_MIN(n, 64), p);
             return TD_EINVAL;

@@ -28,17 +28,6 @@ static bool var_ok(const char *s, size_t n)
     return true;
 }
 
-/* A function name: 1-32 letters, digits or '-' (as the tracker wants them). */
-static bool fn_ok(const char *s, size_t n)
-{
-    if (n == 0 || n >= TD_LINK_FUNCTION_SIZE)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '-')
-            return false;
-    return true;
-}
-
 /* Makes the default table. */
 int td_trackvars_new(td_trackvars **out)
 {
@@ -99,7 +88,7 @@ int td_trackvars_parse(td_trackvars *v, const char *spec, char *err, size_t errs
         fnn = n - vn - 1;
         trim(&item, &vn);
         trim(&fn, &fnn);
-        if (!var_ok(item, vn) || !fn_ok(fn, fnn)) {
+        if (!var_ok(item, vn) || !td_link_function_name_ok(fn, fnn)) {
             if (err)
                 snprintf(err, errsz,
                          "tracked variable \"%.*s\": the variable takes 1-64 letters, digits or "
