@@ -11,7 +11,7 @@
 SHELL := /bin/bash
 
 CC ?= cc
-PKGS := libmicrohttpd jansson sqlite3 libcrypto
+PKGS := libmicrohttpd jansson sqlite3 libcrypto libzip libxml-2.0
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 # Missing pkg-config modules mean missing packages: fail with a hint instead of a wall of errors.

@@ -19,6 +19,8 @@ typedef struct td_config {
     char sqlite_sync[16];       /* TRACKDOC_SQLITE_SYNC: full or normal */
     char track_vars[2048];      /* TRACKDOC_TRACK_VARS: more tracked URL variables,
                                    "website_url=Website,github_url=GitHub" */
+    char track_rules[2048];     /* TRACKDOC_TRACK_RULES: hyperlinks tracked in documents,
+                                   "calendly.com/<star>=Calendly,..."; "none"; "" = default */
     bool enable_url_tracking;   /* ENABLE_URL_TRACKING: tracked links in rendered documents */
     char warnings[512];         /* set by td_config_from_env: lines for the caller to show */
     long link_cache_size;       /* TRACKDOC_LINK_CACHE_SIZE: entries */

@@ -21,6 +21,10 @@ extern "C" {
 #define TD_TRACKVARS_DEFAULT "calendly_url=Calendly,linkedin_url=LinkedIn,portfolio_url=Portfolio"
 #define TD_TRACKVAR_NAME_SIZE 65 /* variable names: at most 64 bytes */
 #define TD_TRACKVARS_MAX 64
+/* The default hyperlink rules: links to these are tracked wherever they appear in a document. */
+#define TD_TRACK_RULES_DEFAULT "calendly.com/*=Calendly,linkedin.com/in/*=LinkedIn"
+#define TD_TRACK_RULES_MAX 32
+#define TD_TRACK_DATA_URLS_MAX 32
 
 typedef struct td_trackvars td_trackvars;
 
@@ -34,6 +38,12 @@ void td_trackvars_free(td_trackvars *v);
  * A variable is 1-64 letters, digits or '_'; a function as for link functions. On TD_EINVAL
  * err (errsz bytes) names the bad item and nothing was added. */
 int td_trackvars_parse(td_trackvars *v, const char *spec, char *err, size_t errsz);
+
+/* Replaces the hyperlink rules with "pattern=Function,..." where a pattern is a host (its
+ * subdomains match too) and a path, ending in '*' for a prefix: "calendly.com/<star>",
+ * "linkedin.com/in/<star>", "jane.example.com/portfolio". "none" or "" leaves no rule. On
+ * TD_EINVAL err names the bad item and the rules are unchanged. */
+int td_trackvars_parse_rules(td_trackvars *v, const char *spec, char *err, size_t errsz);
 
 /* Returns the link function of a variable, or NULL. name may be dotted ("personal.calendly_url"):
  * its last segment is the variable. */
@@ -70,6 +80,10 @@ typedef struct td_track_ctx {
     size_t failures;            /* distinct pairs whose tracking failed */
     td_track_link *links;       /* every tracked or failed pair, in order of first use */
     size_t nlinks, cap;
+    struct td_track_data_url {  /* the data's trackable URLs (td_track_ctx_set_data) */
+        const char *var, *fn, *url;
+    } data_urls[TD_TRACK_DATA_URLS_MAX];
+    size_t ndata;
 } td_track_ctx;
 
 /* Prepares c. Tracking is active when enabled is true and job_id or application_id is given;
@@ -77,6 +91,16 @@ typedef struct td_track_ctx {
 void td_track_ctx_init(td_track_ctx *c, td_tracker *tracker, const td_trackvars *vars,
                        const char *job_id, const char *application_id, const char *link_type,
                        bool enabled);
+
+/* Learns the trackable URLs in data (values of keys named like tracked variables, at any
+ * depth), which td_track_link_hook then recognises in hyperlinks. data must outlive c. */
+void td_track_ctx_set_data(td_track_ctx *c, const json_t *data);
+
+/* The hyperlink hook of td_docx_render (ud is a td_track_ctx): a link target that is one of
+ * the data's trackable URLs, or matches a rule, is replaced by the tracked link (returns 1);
+ * other targets, and links that are tracked links already, are kept (0); a tracking failure
+ * keeps the target and returns the error. */
+int td_track_link_hook(void *ud, const char *url, td_buf *out);
 
 /* Frees the results of c. */
 void td_track_ctx_release(td_track_ctx *c);

@@ -102,6 +102,8 @@ td_trackvars *cli_trackvars_new(const char *cmd, const td_config *c, const char 
         die("out of memory");
     if (td_trackvars_parse(v, c->track_vars, err, sizeof err) != 0)
         usage_error(cmd, "TRACKDOC_TRACK_VARS: %s", err);
+    if (c->track_rules[0] && td_trackvars_parse_rules(v, c->track_rules, err, sizeof err) != 0)
+        usage_error(cmd, "TRACKDOC_TRACK_RULES: %s", err);
     if (extra && td_trackvars_parse(v, extra, err, sizeof err) != 0)
         usage_error(cmd, "--track: %s", err);
     return v;

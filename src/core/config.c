@@ -159,7 +159,8 @@ int td_config_from_env(td_config *c, char *err, size_t errsz)
                  "stays enabled",
                  v);
     }
-    if ((rc = env_str("TRACKDOC_TRACK_VARS", c->track_vars, sizeof c->track_vars, err, errsz)))
+    if ((rc = env_str("TRACKDOC_TRACK_VARS", c->track_vars, sizeof c->track_vars, err, errsz)) ||
+        (rc = env_str("TRACKDOC_TRACK_RULES", c->track_rules, sizeof c->track_rules, err, errsz)))
         return rc;
     if ((v = getenv("TRACKDOC_LOG_LEVEL")) && *v && td_config_parse_log_level(v, &c->log_level)) {
         snprintf(err, errsz, "TRACKDOC_LOG_LEVEL=\"%s\": expected error, warn, info or debug", v);

@@ -3,12 +3,24 @@
 #include "core/common.h"
 
 #include "core/log.h"
+#include "core/url.h"
 #include "trackdoc/tmpl.h"
 #include "trackdoc/trackvars.h"
 
 #define MAX_LISTED 256
 
+/* A hyperlink rule: host (and subdomains), path exact or prefix, function, label for stats. */
+struct td__trackrule {
+    char host[TD_HOST_MAX];
+    char path[256];
+    bool prefix;
+    char fn[TD_LINK_FUNCTION_SIZE];
+    char label[TD_TRACKVAR_NAME_SIZE];
+};
+
 struct td_trackvars {
+    size_t nrules;
+    struct td__trackrule rules[TD_TRACK_RULES_MAX];
     size_t n;
     struct {
         char var[TD_TRACKVAR_NAME_SIZE];
@@ -36,7 +48,8 @@ int td_trackvars_new(td_trackvars **out)
     *out = NULL;
     if (!v)
         return TD_ENOMEM;
-    if (td_trackvars_parse(v, TD_TRACKVARS_DEFAULT, NULL, 0) != 0) {
+    if (td_trackvars_parse(v, TD_TRACKVARS_DEFAULT, NULL, 0) != 0 ||
+        td_trackvars_parse_rules(v, TD_TRACK_RULES_DEFAULT, NULL, 0) != 0) {
         free(v);
         return TD_EINVAL;
     }
@@ -117,6 +130,63 @@ int td_trackvars_parse(td_trackvars *v, const char *spec, char *err, size_t errs
     return 0;
 }
 
+/* Replaces the hyperlink rules; all or nothing. */
+int td_trackvars_parse_rules(td_trackvars *v, const char *spec, char *err, size_t errsz)
+{
+    struct td__trackrule rules[TD_TRACK_RULES_MAX];
+    size_t n = 0;
+    const char *p = spec;
+
+    if (strcmp(spec, "none") == 0)
+        p = "";
+    while (*p) {
+        size_t len = strcspn(p, ","), pl, hl, fnl;
+        const char *item = p, *eq, *fn, *slash;
+        struct td__trackrule *r;
+
+        p += len + (p[len] == ',');
+        trim(&item, &len);
+        if (len == 0)
+            continue;
+        eq = memchr(item, '=', len);
+        if (n == TD_TRACK_RULES_MAX || !eq) {
+            if (err)
+                snprintf(err, errsz, "link rule \"%.*s\": expected host/path*=Function (at most %d)",
+                         (int)TD_MIN(len, 80), item, TD_TRACK_RULES_MAX);
+            return TD_EINVAL;
+        }
+        r = &rules[n];
+        pl = (size_t)(eq - item);
+        fn = eq + 1;
+        fnl = len - pl - 1;
+        trim(&item, &pl);
+        trim(&fn, &fnl);
+        slash = memchr(item, '/', pl);
+        hl = slash ? (size_t)(slash - item) : pl;
+        memset(r, 0, sizeof *r);
+        if (hl == 0 || hl >= sizeof r->host || pl - hl >= sizeof r->path ||
+            !td_link_function_name_ok(fn, fnl) || pl >= sizeof r->label) {
+            if (err)
+                snprintf(err, errsz, "link rule \"%.*s\": a host, an optional /path ending in * "
+                         "for a prefix, and a function of 1-32 letters, digits or '-'",
+                         (int)TD_MIN(len, 80), item);
+            return TD_EINVAL;
+        }
+        for (size_t i = 0; i < hl; i++)
+            r->host[i] = (char)tolower((unsigned char)item[i]);
+        memcpy(r->path, slash ? slash : "/", slash ? pl - hl : 1);
+        r->prefix = pl > hl && item[pl - 1] == '*';
+        if (r->prefix)
+            r->path[strlen(r->path) - 1] = '\0';
+        memcpy(r->fn, fn, fnl);
+        memcpy(r->label, item, pl);
+        n++;
+    }
+    memcpy(v->rules, rules, n * sizeof rules[0]);
+    v->nrules = n;
+    return 0;
+}
+
 /* Finds the function of the variable var of length n. */
 static const char *function_of(const td_trackvars *v, const char *var, size_t n)
 {
@@ -183,10 +253,11 @@ int td_trackvars_functions(const td_trackvars *v, const char *functions, char *o
 
     td_buf_init(&b, outsz - 1);
     rc = td_buf_adds(&b, functions);
-    for (size_t i = 0; rc == 0 && i < v->n; i++) {
-        if (list_has(td_buf_str(&b), v->e[i].fn))
+    for (size_t i = 0; rc == 0 && i < v->n + v->nrules; i++) {
+        const char *fn = i < v->n ? v->e[i].fn : v->rules[i - v->n].fn;
+        if (list_has(td_buf_str(&b), fn))
             continue;
-        rc = td_buf_printf(&b, "%s%s", b.len ? "," : "", v->e[i].fn);
+        rc = td_buf_printf(&b, "%s%s", b.len ? "," : "", fn);
     }
     if (rc == 0)
         memcpy(out, td_buf_str(&b), b.len + 1);
@@ -243,36 +314,33 @@ static void remember(td_track_ctx *c, const td_track_link *l)
     c->links[c->nlinks++] = *l;
 }
 
-/* The value hook: tracked link for a trackable variable. */
-int td_track_value_hook(void *ud, const char *name, const char *value, size_t len, td_buf *out)
+/* Tracks url (len bytes) as variable var (vn bytes) of function fn: writes the redirect URL into
+ * out and returns 1, or returns the failure (counted, logged). Both hooks end here, so that a
+ * URL used in the text and in a hyperlink is one link and one entry of the statistics. */
+static int track_url(td_track_ctx *c, const char *var, size_t vn, const char *fn, const char *url,
+                     size_t len, td_buf *out)
 {
-    td_track_ctx *c = ud;
-    const char *field = NULL, *fn, *var;
+    const char *field = NULL;
     td_link_params p = {0};
     const td_track_link *prev;
     td_track_link r;
     td_link l;
-    size_t vn;
     int rc;
 
-    /* Called for every value of every render: leave untracked names as fast as possible. */
-    if (!c->enabled || len == 0)
-        return 0;
-    var = last_segment(name, &vn);
-    if (!(fn = function_of(c->vars, var, vn)))
-        return 0;
     r.error = 0;
     r.tracking_id[0] = r.redirect_url[0] = '\0';
-    memcpy(r.variable, var, vn + 1);
+    vn = TD_MIN(vn, sizeof r.variable - 1);
+    memcpy(r.variable, var, vn);
+    r.variable[vn] = '\0';
     memcpy(r.link_function, fn, strlen(fn) + 1);
     if (len >= sizeof r.original_url) {
         rc = TD_EURL_LONG;
-        memcpy(r.original_url, value, sizeof r.original_url - 1);
+        memcpy(r.original_url, url, sizeof r.original_url - 1);
         r.original_url[sizeof r.original_url - 1] = '\0';
     } else {
-        memcpy(r.original_url, value, len);
+        memcpy(r.original_url, url, len);
         r.original_url[len] = '\0';
-        rc = memchr(value, '\0', len) ? TD_EURL_CHARS : 0;
+        rc = memchr(url, '\0', len) ? TD_EURL_CHARS : 0;
     }
     /* The same variable and URL again in this render: the same answer, without asking again. */
     if (rc == 0 && (prev = seen(c, r.variable, r.original_url)) != NULL) {
@@ -322,6 +390,107 @@ int td_track_value_hook(void *ud, const char *name, const char *value, size_t le
     c->urls_tracked++;
     remember(c, &r);
     return td_buf_adds(out, l.redirect_url) == 0 ? 1 : TD_ENOMEM;
+}
+
+/* The value hook: tracked link for a trackable variable. */
+int td_track_value_hook(void *ud, const char *name, const char *value, size_t len, td_buf *out)
+{
+    td_track_ctx *c = ud;
+    const char *fn, *var;
+    size_t vn;
+
+    /* Called for every value of every render: leave untracked names as fast as possible. */
+    if (!c->enabled || len == 0)
+        return 0;
+    var = last_segment(name, &vn);
+    if (!(fn = function_of(c->vars, var, vn)))
+        return 0;
+    return track_url(c, var, vn, fn, value, len, out);
+}
+
+/* Remembers the trackable URLs of the data (keys named like tracked variables), depth first. */
+static void collect_urls(td_track_ctx *c, const json_t *j, int depth)
+{
+    const char *key;
+    const json_t *v;
+    size_t i;
+
+    if (depth > 16)
+        return;
+    if (json_is_array(j)) {
+        json_array_foreach((json_t *)j, i, v)
+        {
+            collect_urls(c, v, depth + 1);
+        }
+        return;
+    }
+    if (!json_is_object(j))
+        return;
+    json_object_foreach((json_t *)j, key, v)
+    {
+        const char *fn = td_trackvars_function(c->vars, key);
+        if (fn && json_is_string(v) && json_string_length(v) > 0 &&
+            c->ndata < TD_TRACK_DATA_URLS_MAX) {
+            c->data_urls[c->ndata].var = key;
+            c->data_urls[c->ndata].fn = fn;
+            c->data_urls[c->ndata].url = json_string_value(v);
+            c->ndata++;
+        } else {
+            collect_urls(c, v, depth + 1);
+        }
+    }
+}
+
+/* Learns the candidate's trackable URLs from the render data (for td_track_link_hook). */
+void td_track_ctx_set_data(td_track_ctx *c, const json_t *data)
+{
+    c->ndata = 0;
+    if (data)
+        collect_urls(c, data, 0);
+}
+
+/* True when url's host and path match a rule ("calendly.com/" with prefix: the host or a
+ * subdomain, and a path starting with the given one). */
+static bool rule_matches(const struct td__trackrule *r, const char *url)
+{
+    char host[TD_HOST_MAX];
+    const char *path;
+    size_t pl = strlen(r->path);
+
+    if (td_url_host(url, host, sizeof host) != 0 || !td_host_is_within(host, r->host))
+        return false;
+    path = strstr(url, "://") + 3;
+    path += strcspn(path, "/?#");
+    if (r->prefix)
+        return strncmp(path, r->path, pl) == 0;
+    return strncmp(path, r->path, pl) == 0 && (path[pl] == '\0' || strchr("?#", path[pl]));
+}
+
+/* The hyperlink hook: a link target that is the candidate's trackable URL, or that matches a
+ * configured rule, becomes the tracked link of the job. */
+int td_track_link_hook(void *ud, const char *url, td_buf *out)
+{
+    td_track_ctx *c = ud;
+    const char *base = c->tracker ? td_tracker_base_url(c->tracker) : NULL;
+    size_t len = strlen(url), bl;
+
+    if (!c->enabled || len == 0)
+        return 0;
+    /* Already a tracked link of ours (a tag rendered by the value hook): leave it. */
+    if (base && (bl = strlen(base)) < len && strncmp(url, base, bl) == 0 &&
+        strncmp(url + bl, "/track/", 7) == 0)
+        return 0;
+    for (size_t i = 0; i < c->ndata; i++) {
+        if (strcmp(c->data_urls[i].url, url) == 0)
+            return track_url(c, c->data_urls[i].var, strlen(c->data_urls[i].var),
+                             c->data_urls[i].fn, url, len, out);
+    }
+    for (size_t i = 0; i < c->vars->nrules; i++) {
+        const struct td__trackrule *r = &c->vars->rules[i];
+        if (rule_matches(r, url))
+            return track_url(c, r->label, strlen(r->label), r->fn, url, len, out);
+    }
+    return 0;
 }
 
 /* Builds the tracking part of render statistics. */

@@ -192,6 +192,62 @@ static void failing(struct fixture *f, const char *db)
     td_track_ctx_release(&tc);
 }
 
+/* Hyperlink targets: the candidate's URLs from the data, rules, our own links, no job. */
+static void link_hook(struct fixture *f)
+{
+    td_track_ctx tc;
+    td_buf out;
+    td_trackvars *v = NULL;
+    char err[256];
+    int rc;
+
+    td_buf_init(&out, 0);
+    td_track_ctx_init(&tc, f->tr, f->vars, JOB, NULL, "resume", true);
+    td_track_ctx_set_data(&tc, f->data);
+    CHECK_INT(tc.ndata, 3, "three trackable URLs found in the data (nested one included)");
+    rc = td_track_link_hook(&tc, "https://www.linkedin.com/in/jane", &out);
+    CHECK(rc == 1 && strncmp(td_buf_str(&out), "https://t.example/track/lt_linkedin_", 36) == 0,
+          "a hyperlink to the candidate's LinkedIn becomes the tracked link: %s", td_buf_str(&out));
+    CHECK(tc.nlinks == 1 && strcmp(tc.links[0].variable, "linkedin_url") == 0,
+          "listed under its variable");
+    td_buf_reset(&out);
+    rc = td_track_link_hook(&tc, "https://calendly.com/someone-else/15min", &out);
+    CHECK(rc == 1 && strncmp(td_buf_str(&out), "https://t.example/track/lt_calendly_", 36) == 0,
+          "a calendly.com link matches the default rule");
+    CHECK_STR(tc.links[1].variable, "calendly.com/*", "rule links are listed under the rule");
+    td_buf_reset(&out);
+    CHECK(td_track_link_hook(&tc, "https://www.linkedin.com/company/acme", &out) == 0,
+          "linkedin.com/company is not linkedin.com/in/*");
+    CHECK(td_track_link_hook(&tc, "https://example.org/", &out) == 0, "other links are kept");
+    CHECK(td_track_link_hook(&tc, tc.links[0].redirect_url, &out) == 0,
+          "a tracked link of ours is left alone");
+    td_track_ctx_release(&tc);
+
+    td_track_ctx_init(&tc, f->tr, f->vars, NULL, NULL, "resume", true);
+    td_track_ctx_set_data(&tc, f->data);
+    CHECK(td_track_link_hook(&tc, "https://calendly.com/jane/30min", &out) == 0,
+          "without a job nothing is rewritten");
+    td_track_ctx_release(&tc);
+
+    td_trackvars_new(&v);
+    CHECK(td_trackvars_parse_rules(v, "jane.dev/talks*=Portfolio", err, sizeof err) == 0, "own rule");
+    td_track_ctx_init(&tc, f->tr, v, JOB, NULL, "resume", true);
+    td_buf_reset(&out);
+    CHECK(td_track_link_hook(&tc, "https://www.jane.dev/talks/2026?x=1", &out) == 1 &&
+              strstr(td_buf_str(&out), "/track/lt_portfolio_"),
+          "a custom rule, prefix path, subdomain host");
+    td_buf_reset(&out);
+    CHECK(td_track_link_hook(&tc, "https://calendly.com/jane/30min", &out) == 0,
+          "custom rules replace the defaults");
+    td_track_ctx_release(&tc);
+    CHECK(td_trackvars_parse_rules(v, "calendly.com", err, sizeof err) == TD_EINVAL &&
+              strstr(err, "calendly.com"),
+          "a rule without a function is refused: %s", err);
+    CHECK(td_trackvars_parse_rules(v, "none", err, sizeof err) == 0, "none clears the rules");
+    td_trackvars_free(v);
+    td_buf_release(&out);
+}
+
 /* Entry point. */
 int main(void)
 {
@@ -208,6 +264,7 @@ int main(void)
         return 1;
     }
     renders(&f, db);
+    link_hook(&f);
     failing(&f, db);
     json_decref(f.data);
     td_tmpl_free(f.t);
