@@ -172,3 +172,51 @@ void cli_help(const char *text)
     fputs(text, stdout);
     exit(0);
 }
+
+/* Reads a whole file (or standard input for "-") of at most max bytes into b, or dies. */
+void cli_read_file(const char *path, size_t max, const char *what, td_buf *b)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char chunk[65536];
+    size_t n;
+
+    if (!f)
+        die("cannot read %s %s: %s", what, path, strerror(errno));
+    td_buf_init(b, max);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (td_buf_add(b, chunk, n) != 0)
+            die("%s %s is larger than %zu bytes", what, path, max);
+    }
+    if (ferror(f))
+        die("cannot read %s %s: %s", what, path, strerror(errno));
+    if (f != stdin)
+        fclose(f);
+}
+
+/* Writes the result to FILE through a temporary file and a rename, or to standard output. */
+void cli_write_file(const char *path, const td_buf *b)
+{
+    char tmp[PATH_MAX];
+    FILE *f;
+
+    if (!path || strcmp(path, "-") == 0) {
+        if (fwrite(td_buf_str(b), 1, b->len, stdout) != b->len || fflush(stdout) != 0)
+            die("cannot write the output: %s", strerror(errno));
+        return;
+    }
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
+        die("output path too long");
+    f = fopen(tmp, "wb");
+    if (!f)
+        die("cannot write %s: %s", path, strerror(errno));
+    if (fwrite(td_buf_str(b), 1, b->len, f) != b->len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        fclose(f);
+        unlink(tmp);
+        die("cannot write %s: %s", path, strerror(errno));
+    }
+    fclose(f);
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        die("cannot write %s: %s", path, strerror(errno));
+    }
+}

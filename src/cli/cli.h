@@ -67,6 +67,14 @@ td_trackvars *cli_trackvars_new(const char *cmd, const td_config *c, const char 
 /* Prints a JSON value to stdout, indented, with a newline, and drops the reference. */
 void cli_print_json(json_t *j);
 
+/* Reads a whole file, or standard input for "-", of at most max bytes into b (initialised
+ * here), or dies naming it as what ("template", "data"). */
+void cli_read_file(const char *path, size_t max, const char *what, td_buf *b);
+
+/* Writes b to path through a temporary file, fsync and rename (never half-written), or to
+ * standard output when path is NULL or "-"; dies on failure. */
+void cli_write_file(const char *path, const td_buf *b);
+
 /* Prints help text to stdout and exits 0. */
 __attribute__((noreturn)) void cli_help(const char *text);
 
@@ -76,6 +84,7 @@ int cmd_link(int argc, char **argv);
 int cmd_apikey(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -7,13 +7,17 @@
 #include <sys/stat.h>
 
 #include "core/id.h"
+#include "trackdoc/docx.h"
+#include "trackdoc/model.h"
 #include "trackdoc/tmpl.h"
 
 static const char usage[] =
     "usage: trackdoc render TEMPLATE --data DATA.json [options]\n"
     "\n"
     "Renders a Mustache template (sections, partials, inheritance) with JSON data and writes\n"
-    "the result to standard output. TEMPLATE or DATA may be - for standard input.\n"
+    "the result to standard output. TEMPLATE or DATA may be - for standard input. A .docx\n"
+    "template gives a .docx (give -o): text, headers, footers, hyperlink targets and field\n"
+    "codes are rendered, and hyperlinks to the candidate's URLs become tracked links too.\n"
     "\n"
     "  -o, --output FILE         write to FILE instead (replaced whole, never half-written)\n"
     "  --partials DIR            {{> name}} reads DIR/name.mustache (default: the template's\n"
@@ -28,6 +32,11 @@ static const char usage[] =
     "  --escape html|xml|none    escaping of {{values}} (default: html for .html and .htm\n"
     "                            templates, xml for .xml, none otherwise)\n"
     "  --strict                  a missing variable or partial is an error naming each\n"
+    "  --model resume|cover-letter|none\n"
+    "                            shape the data for the built-in templates (the API payload or\n"
+    "                            a JSON Resume document; see docs/template-variables.md);\n"
+    "                            default: from the template's name (resume*, cover_letter*,\n"
+    "                            cover-letter*), none otherwise\n"
     "  --stats                   statistics as JSON on standard error\n"
     "  --db URL, --base-url URL  the link database and the base of tracked links\n"
     "\n"
@@ -46,6 +55,7 @@ enum {
     O_STATS,
     O_DB,
     O_BASE,
+    O_MODEL,
 };
 
 static const struct option options[] = {
@@ -62,39 +72,23 @@ static const struct option options[] = {
     {"stats", no_argument, NULL, O_STATS},
     {"db", required_argument, NULL, O_DB},
     {"base-url", required_argument, NULL, O_BASE},
+    {"model", required_argument, NULL, O_MODEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 #define DATA_MAX ((size_t)16 << 20)
+#define DOCX_MAX ((size_t)20 << 20)
+#define OUTPUT_DOCX_MAX ((size_t)256 << 20)
 
 struct args {
     const char *template_path, *data_path, *output, *partials, *link_type;
     char job[TD_UUID_SIZE], app[TD_UUID_SIZE];
     bool has_job, has_app, no_tracking, strict, stats;
-    int escape;   /* -1: from the extension */
-    td_buf track; /* the --track values joined by commas */
+    const char *model; /* "resume", "cover-letter", "none", or NULL: from the name */
+    int escape;        /* -1: from the extension */
+    td_buf track;      /* the --track values joined by commas */
 };
-
-/* Reads a whole file (or standard input for "-") of at most max bytes into b, or dies. */
-static void read_input(const char *path, size_t max, const char *what, td_buf *b)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char chunk[65536];
-    size_t n;
-
-    if (!f)
-        die("cannot read %s %s: %s", what, path, strerror(errno));
-    td_buf_init(b, max);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (td_buf_add(b, chunk, n) != 0)
-            die("%s %s is larger than %zu bytes", what, path, max);
-    }
-    if (ferror(f))
-        die("cannot read %s %s: %s", what, path, strerror(errno));
-    if (f != stdin)
-        fclose(f);
-}
 
 /* True when path ends with suffix (any case). */
 static bool ends_with(const char *path, const char *suffix)
@@ -127,34 +121,6 @@ static void default_link_type(const char *path, char *out, size_t n)
     snprintf(tmp, sizeof tmp, "%s", path);
     base = basename(tmp);
     snprintf(out, n, "%.*s", (int)TD_MIN(strcspn(base, "."), TD_LINK_TYPE_SIZE - 1), base);
-}
-
-/* Writes the result to FILE through a temporary file and a rename, or to standard output. */
-static void write_output(const char *path, const td_buf *b)
-{
-    char tmp[PATH_MAX];
-    FILE *f;
-
-    if (!path || strcmp(path, "-") == 0) {
-        if (fwrite(td_buf_str(b), 1, b->len, stdout) != b->len || fflush(stdout) != 0)
-            die("cannot write the output: %s", strerror(errno));
-        return;
-    }
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
-        die("output path too long");
-    f = fopen(tmp, "wb");
-    if (!f)
-        die("cannot write %s: %s", path, strerror(errno));
-    if (fwrite(td_buf_str(b), 1, b->len, f) != b->len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        fclose(f);
-        unlink(tmp);
-        die("cannot write %s: %s", path, strerror(errno));
-    }
-    fclose(f);
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        die("cannot write %s: %s", path, strerror(errno));
-    }
 }
 
 /* Parses the command line into a. */
@@ -216,6 +182,13 @@ static void parse(int argc, char **argv, td_config *c, struct args *a)
                 usage_error("render", "--db is too long");
             snprintf(c->db, sizeof c->db, "%s", optarg);
             break;
+        case O_MODEL:
+            if (strcmp(optarg, "resume") != 0 && strcmp(optarg, "cover-letter") != 0 &&
+                strcmp(optarg, "cover_letter") != 0 && strcmp(optarg, "none") != 0)
+                usage_error("render", "--model \"%s\": expected resume, cover-letter or none",
+                            optarg);
+            a->model = optarg;
+            break;
         case O_BASE:
             if (strlen(optarg) >= sizeof c->base_url)
                 usage_error("render", "--base-url is too long");
@@ -235,9 +208,6 @@ static void parse(int argc, char **argv, td_config *c, struct args *a)
         usage_error("render", "--data is required (a JSON file, or - for standard input)");
     if (strcmp(a->template_path, "-") == 0 && strcmp(a->data_path, "-") == 0)
         usage_error("render", "the template and --data cannot both be standard input");
-    if (ends_with(a->template_path, ".docx"))
-        usage_error("render", "%s: .docx templates are not supported by this build",
-                    a->template_path);
 }
 
 /* Opens what tracking needs. A failing database does not stop the render: the document is
@@ -271,6 +241,99 @@ static json_t *stats_json(const td_track_ctx *tc, const td_tmpl_stats *ts)
     return o;
 }
 
+/* Renders a text template (Mustache, with partials); fills out, stats and err. */
+static int render_text(const struct args *a, const json_t *data, td_track_ctx *tc,
+                       const td_trackvars *vars, const td_buf *src, td_buf *out,
+                       td_tmpl_stats *stats, td_tmpl_error *err)
+{
+    td_tmpl_opts topts = {0};
+    td_tmpl_render_opts ropts = {0};
+    td_tmpl_dir *dir = NULL;
+    td_tmpl *t = NULL;
+    char dirbuf[PATH_MAX];
+    const char *partials = a->partials;
+    struct stat sb;
+    int rc;
+
+    if (!partials) {
+        snprintf(dirbuf, sizeof dirbuf, "%s",
+                 strcmp(a->template_path, "-") == 0 ? "." : a->template_path);
+        partials = strcmp(a->template_path, "-") == 0 ? "." : dirname(dirbuf);
+    }
+    if (stat(partials, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+        td_tmpl_dir_new(partials, TD_TMPL_DEFAULT_MAX_SIZE, &dir) != 0)
+        usage_error("render", "--partials %s: not a readable folder", partials);
+    topts.partial = td_tmpl_dir_loader;
+    topts.partial_ud = dir;
+    rc = td_tmpl_compile(td_buf_str(src), src->len, &topts, &t, err);
+    if (rc == 0) {
+        ropts.escape = a->escape >= 0 ? (td_tmpl_escape)a->escape : escape_for(a->template_path);
+        ropts.strict = a->strict;
+        ropts.value_hook = td_track_value_hook;
+        ropts.hook_names = td_trackvars_mask(vars);
+        ropts.hook_ud = tc;
+        rc = td_tmpl_render(t, data, &ropts, out, stats, err);
+    }
+    td_tmpl_free(t);
+    td_tmpl_dir_free(dir);
+    return rc;
+}
+
+/* The data model for a template: --model, else guessed from the file name. */
+static const char *model_for(const struct args *a)
+{
+    char tmp[PATH_MAX];
+    const char *base;
+
+    if (a->model)
+        return a->model;
+    if (strcmp(a->template_path, "-") == 0)
+        return "none";
+    snprintf(tmp, sizeof tmp, "%s", a->template_path);
+    base = basename(tmp);
+    if (strncasecmp(base, "resume", 6) == 0)
+        return "resume";
+    if (strncasecmp(base, "cover_letter", 12) == 0 || strncasecmp(base, "cover-letter", 12) == 0)
+        return "cover-letter";
+    return "none";
+}
+
+/* Returns data's personal.full_name (or full_name, or basics.name), or NULL. */
+static const char *person_name(const json_t *data)
+{
+    const json_t *v = json_object_get(json_object_get(data, "personal"), "full_name");
+
+    if (!json_is_string(v))
+        v = json_object_get(data, "full_name");
+    if (!json_is_string(v))
+        v = json_object_get(json_object_get(data, "basics"), "name");
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Renders a .docx template: text, hyperlink targets and field codes; the document's title
+ * and author come from the data's name. */
+static int render_docx(const struct args *a, const json_t *data, td_track_ctx *tc,
+                       const td_trackvars *vars, const td_buf *src, td_buf *out,
+                       td_docx_stats *stats, td_tmpl_error *err)
+{
+    td_docx_opts o = {0};
+    const char *name = person_name(data);
+    char title[300];
+
+    if (name)
+        snprintf(title, sizeof title, "%s – %s", name, a->link_type);
+    o.value_hook = td_track_value_hook;
+    o.hook_ud = tc;
+    o.hook_names = td_trackvars_mask(vars);
+    o.link_hook = td_track_link_hook;
+    o.link_ud = tc;
+    o.strict = a->strict;
+    o.title = name ? title : NULL;
+    o.creator = name;
+    td_track_ctx_set_data(tc, data);
+    return td_docx_render(src->data, src->len, data, &o, out, stats, err);
+}
+
 /* Runs the render command. */
 int cmd_render(int argc, char **argv)
 {
@@ -279,46 +342,41 @@ int cmd_render(int argc, char **argv)
     td_trackvars *vars;
     td_store *st = NULL;
     td_tracker *tr = NULL;
-    td_tmpl_dir *dir = NULL;
-    td_tmpl *t = NULL;
-    td_tmpl_opts topts = {0};
-    td_tmpl_render_opts ropts = {0};
-    td_tmpl_stats stats = {0};
+    td_docx_stats dstats = {0};
+    td_tmpl_stats *stats = &dstats.tmpl;
     td_tmpl_error terr = {0};
     td_track_ctx tc;
     td_buf src, data_text, out;
     json_t *data;
     json_error_t jerr;
-    char dirbuf[PATH_MAX], link_type[TD_LINK_TYPE_SIZE];
-    struct stat sb;
-    bool tracking;
+    char link_type[TD_LINK_TYPE_SIZE];
+    bool tracking, docx;
     int rc;
 
     td_buf_init(&a.track, 8192);
     cli_config_load("render", &c);
     parse(argc, argv, &c, &a);
+    docx = ends_with(a.template_path, ".docx");
+    if (docx && (a.partials || a.escape >= 0))
+        usage_error("render", "--partials and --escape do not apply to .docx templates");
+    if (docx && !a.output && isatty(STDOUT_FILENO))
+        usage_error("render", "a .docx goes to a file: give -o FILE.docx");
     vars = cli_trackvars_new("render", &c, a.track.len ? td_buf_str(&a.track) : NULL);
 
-    read_input(a.template_path, TD_TMPL_DEFAULT_MAX_SIZE, "template", &src);
-    read_input(a.data_path, DATA_MAX, "data", &data_text);
+    cli_read_file(a.template_path, docx ? DOCX_MAX : TD_TMPL_DEFAULT_MAX_SIZE, "template", &src);
+    cli_read_file(a.data_path, DATA_MAX, "data", &data_text);
     data = json_loadb(data_text.data ? data_text.data : "", data_text.len, 0, &jerr);
     if (!data)
         die("data %s: invalid JSON at line %d, column %d: %s", a.data_path, jerr.line, jerr.column,
             jerr.text);
-
-    if (!a.partials) {
-        snprintf(dirbuf, sizeof dirbuf, "%s",
-                 strcmp(a.template_path, "-") == 0 ? "." : a.template_path);
-        a.partials = strcmp(a.template_path, "-") == 0 ? "." : dirname(dirbuf);
+    if (strcmp(model_for(&a), "none") != 0) {
+        json_t *shaped = NULL;
+        char merr[256];
+        if (td_model_apply(model_for(&a), data, &shaped, merr, sizeof merr) != 0)
+            die("data %s: %s", a.data_path, merr);
+        json_decref(data);
+        data = shaped;
     }
-    if (stat(a.partials, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
-        td_tmpl_dir_new(a.partials, TD_TMPL_DEFAULT_MAX_SIZE, &dir) != 0)
-        usage_error("render", "--partials %s: not a readable folder", a.partials);
-    topts.partial = td_tmpl_dir_loader;
-    topts.partial_ud = dir;
-    rc = td_tmpl_compile(td_buf_str(&src), src.len, &topts, &t, &terr);
-    if (rc)
-        die("%s:%d:%d: %s", a.template_path, terr.line, terr.col, terr.message);
 
     tracking = c.enable_url_tracking && !a.no_tracking && (a.has_job || a.has_app);
     if (tracking)
@@ -329,27 +387,54 @@ int cmd_render(int argc, char **argv)
     }
     td_track_ctx_init(&tc, tr, vars, a.has_job ? a.job : NULL, a.has_app ? a.app : NULL,
                       a.link_type, tracking);
-    ropts.escape = a.escape >= 0 ? (td_tmpl_escape)a.escape : escape_for(a.template_path);
-    ropts.strict = a.strict;
-    ropts.value_hook = td_track_value_hook;
-    ropts.hook_names = td_trackvars_mask(vars);
-    ropts.hook_ud = &tc;
-    td_buf_init(&out, TD_TMPL_DEFAULT_MAX_OUTPUT);
-    rc = td_tmpl_render(t, data, &ropts, &out, &stats, &terr);
+    td_buf_init(&out, docx ? OUTPUT_DOCX_MAX : TD_TMPL_DEFAULT_MAX_OUTPUT);
+    if (docx)
+        rc = render_docx(&a, data, &tc, vars, &src, &out, &dstats, &terr);
+    else
+        rc = render_text(&a, data, &tc, vars, &src, &out, stats, &terr);
     if (a.stats) {
-        json_t *s = stats_json(&tc, &stats);
+        json_t *s = stats_json(&tc, stats);
+        if (docx) {
+            json_object_set_new(s, "links_rewritten",
+                                json_integer((json_int_t)dstats.links_rewritten));
+            json_object_set_new(s, "parts_rendered",
+                                json_integer((json_int_t)dstats.parts_rendered));
+        }
         json_dumpf(s, stderr, JSON_INDENT(2));
         fputc('\n', stderr);
         json_decref(s);
     }
-    if (rc)
-        die("%s:%d:%d: %s", a.template_path, terr.line, terr.col, terr.message);
-    write_output(a.output, &out);
+    if (rc) {
+        char msg[600];
+        if (docx || rc == TD_EDOCX || rc == TD_EUNSAFE)
+            snprintf(msg, sizeof msg, "%s: %s", a.template_path,
+                     terr.message[0] ? terr.message : td_strerror(rc));
+        else
+            snprintf(msg, sizeof msg, "%s:%d:%d: %s", a.template_path, terr.line, terr.col,
+                     terr.message);
+        /* Everything is freed before exiting, so that leak checks see a clean exit. */
+        td_track_ctx_release(&tc);
+        if (docx)
+            td_docx_stats_release(&dstats);
+        else
+            td_tmpl_stats_release(stats);
+        td_tracker_free(tr);
+        td_store_close(st);
+        td_trackvars_free(vars);
+        json_decref(data);
+        td_buf_release(&out);
+        td_buf_release(&src);
+        td_buf_release(&data_text);
+        td_buf_release(&a.track);
+        die("%s", msg);
+    }
+    cli_write_file(a.output, &out);
 
     td_track_ctx_release(&tc);
-    td_tmpl_stats_release(&stats);
-    td_tmpl_free(t);
-    td_tmpl_dir_free(dir);
+    if (docx)
+        td_docx_stats_release(&dstats);
+    else
+        td_tmpl_stats_release(stats);
     td_tracker_free(tr);
     td_store_close(st);
     td_trackvars_free(vars);

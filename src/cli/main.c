@@ -10,6 +10,7 @@ static const struct cli_cmd commands[] = {
     {"link", cmd_link, "create, show, list, deactivate and activate tracked links"},
     {"apikey", cmd_apikey, "create, list and revoke API keys for /api"},
     {"render", cmd_render, "fill a Mustache template from JSON; links tracked for a job"},
+    {"template", cmd_template, "turn a .docx into a template (CSV mapping); check a .docx"},
     {"db", cmd_db, "migrate the database and show its schema version"},
     {"version", cmd_version, "print the version"},
 };

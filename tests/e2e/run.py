@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import declarative  # noqa: E402
 import harness  # noqa: E402
+import docx  # noqa: E402
 import load  # noqa: E402
 
 CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cases")
@@ -30,6 +31,7 @@ PROCEDURAL = [
     ("load", lambda rep, main: load.test_concurrency(rep)),
     ("sigkill", lambda rep, main: load.test_sigkill(rep)),
     ("sigterm", lambda rep, main: load.test_sigterm(rep)),
+    ("docx", lambda rep, main: docx.test_docx(rep)),
 ]
 
 

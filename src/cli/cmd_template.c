@@ -1,0 +1,252 @@
+/* trackdoc template convert|check: turn a finished .docx into a template with the CSV mapping
+ * of the system our users come from; check an untrusted .docx. */
+#include "cli/cli.h"
+
+#include "core/csv.h"
+#include "trackdoc/docx.h"
+
+static const char usage[] =
+    "usage: trackdoc template <subcommand> [options]\n"
+    "\n"
+    "  convert DOC.docx --map MAPPING.csv -o TEMPLATE.docx [--json]\n"
+    "      replaces text of a finished document by {{variables}}, static text or nothing, as\n"
+    "      the mapping says; the text may span runs, the formatting where it starts is kept\n"
+    "  check DOC.docx\n"
+    "      checks a .docx against the safety rules and limits (zip bombs, macros, remote\n"
+    "      templates, DTDs) without rendering it\n"
+    "\n"
+    "The mapping is a CSV file with the columns Original_Text, Is_Variable, Is_Static,\n"
+    "Is_discarded, Variable_name, Variable intention, Static_Text (one of the three Is_ columns\n"
+    "true per row: TRUE/FALSE, 1/0, yes/no or x).\n";
+
+static const struct option options[] = {
+    {"map", required_argument, NULL, 'm'},
+    {"output", required_argument, NULL, 'o'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+#define DOCX_MAX ((size_t)20 << 20)
+#define MAP_MAX ((size_t)8 << 20)
+#define MAP_ROWS 10000
+
+/* Reads a yes/no cell: TRUE/FALSE, 1/0, yes/no, x or empty. Returns -1 when unreadable. */
+static int cell_bool(const char *s)
+{
+    bool b;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!*s)
+        return 0;
+    if (strcasecmp(s, "x") == 0)
+        return 1;
+    return td_config_parse_bool(s, &b) == 0 ? b : -1;
+}
+
+/* A variable name for {{...}}: letters, digits, '_', '.', '-'. */
+static bool var_name_ok(const char *s)
+{
+    if (!*s || strlen(s) > 128)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+            return false;
+    return true;
+}
+
+/* Returns the cell of column col in row r, "" when the row is short or the column missing. */
+static const char *cell(const td_csv_row *r, int col)
+{
+    return col >= 0 && (size_t)col < r->n ? r->fields[col] : "";
+}
+
+/* Reads the mapping into rows (pointing into t), or dies naming the line and column. */
+static size_t read_mapping(const char *path, td_csv *t, td_docx_mapping_row **rows_out)
+{
+    static const char *const cols[] = {"Original_Text", "Is_Variable",   "Is_Static",
+                                       "Is_discarded",  "Variable_name", "Static_Text"};
+    int idx[TD_ARRAY_SIZE(cols)];
+    td_docx_mapping_row *rows;
+    td_buf text;
+    char err[256];
+    size_t n = 0;
+
+    cli_read_file(path, MAP_MAX, "mapping", &text);
+    if (td_csv_parse(td_buf_str(&text), text.len, MAP_ROWS + 1, t, err, sizeof err) != 0)
+        die("mapping %s: %s", path, err);
+    td_buf_release(&text);
+    if (t->n == 0)
+        die("mapping %s is empty", path);
+    for (size_t i = 0; i < TD_ARRAY_SIZE(cols); i++) {
+        idx[i] = td_csv_column(&t->rows[0], cols[i]);
+        if (idx[i] < 0 && i != 5)
+            die("mapping %s: no column \"%s\" in the header line", path, cols[i]);
+    }
+    rows = calloc(t->n, sizeof *rows);
+    if (!rows)
+        die("out of memory");
+    for (size_t i = 1; i < t->n; i++) {
+        const td_csv_row *r = &t->rows[i];
+        int v = cell_bool(cell(r, idx[1])), s = cell_bool(cell(r, idx[2])),
+            d = cell_bool(cell(r, idx[3]));
+        const char *orig = cell(r, idx[0]);
+
+        if (v < 0 || s < 0 || d < 0)
+            die("mapping %s line %zu: Is_Variable, Is_Static and Is_discarded take TRUE or FALSE",
+                path, r->line);
+        if (!*orig)
+            continue; /* nothing to find */
+        if (v + s + d != 1)
+            die("mapping %s line %zu: exactly one of Is_Variable, Is_Static, Is_discarded must "
+                "be true for \"%.60s\"",
+                path, r->line, orig);
+        rows[n].original_text = orig;
+        if (v) {
+            const char *name = cell(r, idx[4]);
+            if (!var_name_ok(name))
+                die("mapping %s line %zu: Variable_name \"%.60s\" is not a variable name "
+                    "(letters, digits, '_', '.', '-')",
+                    path, r->line, name);
+            rows[n].kind = TD_MAP_VARIABLE;
+            rows[n].value = name;
+        } else if (s) {
+            rows[n].kind = TD_MAP_STATIC;
+            rows[n].value = cell(r, idx[5]);
+        } else {
+            rows[n].kind = TD_MAP_DISCARD;
+            rows[n].value = NULL;
+        }
+        n++;
+    }
+    *rows_out = rows;
+    return n;
+}
+
+/* template convert */
+static int convert(const char *doc, const char *map, const char *output, bool json)
+{
+    td_buf in, out;
+    td_csv t;
+    td_docx_mapping_row *rows = NULL;
+    size_t n, *found, unmatched = 0;
+    json_t *report = NULL;
+    int rc;
+
+    n = read_mapping(map, &t, &rows);
+    cli_read_file(doc, DOCX_MAX, "document", &in);
+    found = calloc(n ? n : 1, sizeof *found);
+    if (!found)
+        die("out of memory");
+    td_buf_init(&out, (size_t)256 << 20);
+    rc = td_docx_convert(in.data, in.len, rows, n, NULL, &out, found);
+    if (rc) {
+        char why[512] = "";
+        /* td_docx_check says which part and rule; free everything before exiting. */
+        if (rc == TD_EDOCX || rc == TD_EUNSAFE)
+            td_docx_check(in.data, in.len, NULL, why, sizeof why);
+        free(found);
+        free(rows);
+        td_csv_release(&t);
+        td_buf_release(&in);
+        td_buf_release(&out);
+        die("%s: %s", doc, *why ? why : td_strerror(rc));
+    }
+    cli_write_file(output, &out);
+    if (json && !(report = json_array()))
+        die("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        unmatched += found[i] == 0;
+        if (json)
+            json_array_append_new(report,
+                                  json_pack("{s:s, s:s, s:s?, s:I}", "original_text",
+                                            rows[i].original_text, "kind",
+                                            rows[i].kind == TD_MAP_VARIABLE ? "variable"
+                                            : rows[i].kind == TD_MAP_STATIC ? "static"
+                                                                            : "discard",
+                                            "value", rows[i].value, "found", (json_int_t)found[i]));
+        else if (found[i] == 0)
+            warn("not found in %s: \"%.80s\"", doc, rows[i].original_text);
+    }
+    if (json)
+        cli_print_json(json_pack("{s:s, s:I, s:I, s:o}", "output", output, "rows", (json_int_t)n,
+                                 "rows_not_found", (json_int_t)unmatched, "mapping", report));
+    else
+        printf("%s: %zu of %zu mapping rows applied\n", output, n - unmatched, n);
+    free(found);
+    free(rows);
+    td_csv_release(&t);
+    td_buf_release(&in);
+    td_buf_release(&out);
+    return 0;
+}
+
+/* template check */
+static int check(const char *doc)
+{
+    td_buf in;
+    char why[512];
+    int rc;
+
+    cli_read_file(doc, DOCX_MAX, "document", &in);
+    rc = td_docx_check(in.data, in.len, NULL, why, sizeof why);
+    td_buf_release(&in);
+    if (rc)
+        die("%s: %s", doc, why);
+    printf("%s: a valid .docx within the limits, nothing unsafe found\n", doc);
+    return 0;
+}
+
+/* Dispatches template subcommands. */
+int cmd_template(int argc, char **argv)
+{
+    const char *sub, *map = NULL, *output = NULL, *doc = NULL;
+    bool json = false;
+    char cmd[32];
+    int opt;
+
+    if (argc < 2)
+        usage_error("template", "give a subcommand: convert or check");
+    sub = argv[1];
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
+        cli_help(usage);
+    if (strcmp(sub, "convert") != 0 && strcmp(sub, "check") != 0)
+        usage_error("template", "unknown subcommand '%s'", sub);
+    snprintf(cmd, sizeof cmd, "template %s", sub);
+    argc--;
+    argv++;
+    while ((opt = cli_getopt(cmd, argc, argv, "m:o:h", options)) != -1) {
+        switch (opt) {
+        case 'm':
+            map = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            cli_help(usage);
+        }
+    }
+    if (optind < argc)
+        doc = argv[optind++];
+    if (optind < argc)
+        usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!doc)
+        usage_error(cmd, "give the .docx file");
+    if (strcmp(sub, "check") == 0) {
+        if (map || output)
+            usage_error(cmd, "--map and -o do not apply to template check");
+        return check(doc);
+    }
+    if (!map)
+        usage_error(cmd, "--map MAPPING.csv is required");
+    if (!output)
+        usage_error(cmd, "-o TEMPLATE.docx is required");
+    if (strcmp(output, doc) == 0)
+        usage_error(cmd, "-o must not be the input document");
+    return convert(doc, map, output, json);
+}
