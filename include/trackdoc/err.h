@@ -35,8 +35,8 @@ extern "C" {
     X(TD_ESYNTAX, -23, "syntax_error", "syntax error")                                             \
     X(TD_ECLOSED, -24, "shutting_down", "service is shutting down")                                \
     X(TD_EMISSING, -25, "missing_variable", "template variable has no value")                      \
-    X(TD_EDEPTH, -26, "too_deep", "nesting or recursion limit exceeded")                         \
-    X(TD_EDOCX, -27, "invalid_document", "not a valid .docx document")                          \
+    X(TD_EDEPTH, -26, "too_deep", "nesting or recursion limit exceeded")                           \
+    X(TD_EDOCX, -27, "invalid_document", "not a valid .docx document")                             \
     X(TD_EUNSAFE, -28, "unsafe_document", "the document holds content refused for safety")
 
 enum {

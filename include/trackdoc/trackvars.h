@@ -80,7 +80,7 @@ typedef struct td_track_ctx {
     size_t failures;            /* distinct pairs whose tracking failed */
     td_track_link *links;       /* every tracked or failed pair, in order of first use */
     size_t nlinks, cap;
-    struct td_track_data_url {  /* the data's trackable URLs (td_track_ctx_set_data) */
+    struct td_track_data_url { /* the data's trackable URLs (td_track_ctx_set_data) */
         const char *var, *fn, *url;
     } data_urls[TD_TRACK_DATA_URLS_MAX];
     size_t ndata;

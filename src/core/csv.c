@@ -68,8 +68,7 @@ static int add_row(td_csv *t, td_csv_row *row, size_t max_rows)
 }
 
 /* Parses the whole text. */
-int td_csv_parse(const char *data, size_t len, size_t max_rows, td_csv *t, char *err,
-                 size_t errsz)
+int td_csv_parse(const char *data, size_t len, size_t max_rows, td_csv *t, char *err, size_t errsz)
 {
     td_csv_row row = {0};
     td_buf f;
@@ -106,7 +105,8 @@ int td_csv_parse(const char *data, size_t len, size_t max_rows, td_csv *t, char 
         }
         if (ch == '"') {
             if (f.len || was_quoted) {
-                why = was_quoted ? "text after a closing quote" : "a quote inside an unquoted field";
+                why =
+                    was_quoted ? "text after a closing quote" : "a quote inside an unquoted field";
                 rc = TD_ESYNTAX;
             } else {
                 quoted = was_quoted = true;
@@ -133,9 +133,9 @@ int td_csv_parse(const char *data, size_t len, size_t max_rows, td_csv *t, char 
     }
     if (rc && err && errsz)
         snprintf(err, errsz, "line %zu: %s", line,
-                 why                  ? why
-                 : rc == TD_ETOOBIG   ? "too many rows or fields, or a field over 64 KiB"
-                                      : td_strerror(rc));
+                 why                ? why
+                 : rc == TD_ETOOBIG ? "too many rows or fields, or a field over 64 KiB"
+                                    : td_strerror(rc));
     if (rc) {
         row_free(&row);
         td_csv_release(t);

@@ -24,8 +24,7 @@ typedef struct td_csv {
  * an unclosed quote, a quote inside an unquoted field, text after a closing quote, more than
  * max_rows rows or TD_CSV_MAX_FIELDS fields, a field over TD_CSV_MAX_FIELD bytes.
  * Returns 0, TD_ESYNTAX, TD_ETOOBIG or TD_ENOMEM. Free with td_csv_release. */
-int td_csv_parse(const char *data, size_t len, size_t max_rows, td_csv *t, char *err,
-                 size_t errsz);
+int td_csv_parse(const char *data, size_t len, size_t max_rows, td_csv *t, char *err, size_t errsz);
 
 /* Frees the rows of t. */
 void td_csv_release(td_csv *t);

@@ -133,7 +133,7 @@ int td_trackvars_parse(td_trackvars *v, const char *spec, char *err, size_t errs
 /* Replaces the hyperlink rules; all or nothing. */
 int td_trackvars_parse_rules(td_trackvars *v, const char *spec, char *err, size_t errsz)
 {
-    struct td__trackrule rules[TD_TRACK_RULES_MAX];
+    struct td__trackrule rules[TD_TRACK_RULES_MAX] = {0};
     size_t n = 0;
     const char *p = spec;
 
@@ -151,7 +151,8 @@ int td_trackvars_parse_rules(td_trackvars *v, const char *spec, char *err, size_
         eq = memchr(item, '=', len);
         if (n == TD_TRACK_RULES_MAX || !eq) {
             if (err)
-                snprintf(err, errsz, "link rule \"%.*s\": expected host/path*=Function (at most %d)",
+                snprintf(err, errsz,
+                         "link rule \"%.*s\": expected host/path*=Function (at most %d)",
                          (int)TD_MIN(len, 80), item, TD_TRACK_RULES_MAX);
             return TD_EINVAL;
         }
@@ -167,7 +168,8 @@ int td_trackvars_parse_rules(td_trackvars *v, const char *spec, char *err, size_
         if (hl == 0 || hl >= sizeof r->host || pl - hl >= sizeof r->path ||
             !td_link_function_name_ok(fn, fnl) || pl >= sizeof r->label) {
             if (err)
-                snprintf(err, errsz, "link rule \"%.*s\": a host, an optional /path ending in * "
+                snprintf(err, errsz,
+                         "link rule \"%.*s\": a host, an optional /path ending in * "
                          "for a prefix, and a function of 1-32 letters, digits or '-'",
                          (int)TD_MIN(len, 80), item);
             return TD_EINVAL;

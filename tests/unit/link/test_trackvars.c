@@ -230,7 +230,8 @@ static void link_hook(struct fixture *f)
     td_track_ctx_release(&tc);
 
     td_trackvars_new(&v);
-    CHECK(td_trackvars_parse_rules(v, "jane.dev/talks*=Portfolio", err, sizeof err) == 0, "own rule");
+    CHECK(td_trackvars_parse_rules(v, "jane.dev/talks*=Portfolio", err, sizeof err) == 0,
+          "own rule");
     td_track_ctx_init(&tc, f->tr, v, JOB, NULL, "resume", true);
     td_buf_reset(&out);
     CHECK(td_track_link_hook(&tc, "https://www.jane.dev/talks/2026?x=1", &out) == 1 &&
