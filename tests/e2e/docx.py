@@ -15,6 +15,8 @@ import zipfile
 import harness
 from declarative import REPO
 
+# Fixtures checked through LibreOffice: tests/data/docx/NAME.docx, NAME.data.json, NAME.expect.
+FIXTURES = ["split_runs", "table", "nested", "inline", "headers", "resume"]
 JOB = "6a1f0c2e-7b3d-4e5f-9a8b-0000000d0c01"
 APP = "6a1f0c2e-7b3d-4e5f-9a8b-0000000d0c02"
 HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
@@ -169,8 +171,22 @@ def test_docx(rep):
     rep.check(prefix + "the converted template renders", r.returncode == 0,
               "exit %s: %s" % (r.returncode, r.stderr[:300]))
 
+    # The fixtures built for the tests (tests/data/docx/make_fixtures.py): each rendered with its
+    # data; what LibreOffice shows must hold the lines of its .expect file, in order.
+    fixtures = {}
+    for name in FIXTURES:
+        out = os.path.join(tmp, "fixture-%s.docx" % name)
+        base = os.path.join(REPO, "tests", "data", "docx", name)
+        r = harness.run_cli(["render", base + ".docx", "--data", base + ".data.json",
+                             "--model", "none", "-o", out])
+        rep.check(prefix + "fixture %s renders" % name, r.returncode == 0,
+                  "exit %s: %s" % (r.returncode, r.stderr[:300]))
+        with open(base + ".expect", encoding="utf-8") as f:
+            fixtures[out] = (name, [line for line in f.read().split("\n") if line])
+
     # LibreOffice opens every output; the text a reader sees is the sample's, in order.
-    docs = [o for o in list(outs.values()) + [conv, conv_out] if os.path.exists(o)]
+    docs = [o for o in list(outs.values()) + [conv, conv_out] + list(fixtures)
+            if os.path.exists(o)]
     texts = soffice_text(rep, tmp, docs) if docs else None
     if texts is not None:
         for (kind, tracked), out in outs.items():
@@ -185,6 +201,12 @@ def test_docx(rep):
                 re.findall(r"\{\{[^}]*\}\}", text)[:5])
 
     if texts is not None:
+        for out, (name, want) in fixtures.items():
+            text = texts.get(out, "")
+            missing = in_order(text, want)
+            rep.check(prefix + "LibreOffice shows fixture %s as expected (%s.expect)" % (
+                name, name), text and missing is None,
+                "missing %r in %r" % (missing, text[:400]))
         t = re.sub(r"\s+", " ", texts.get(conv, ""))
         rep.check(prefix + "converted template: tags and static text where the mapping says, "
                   "the discarded text gone",

@@ -440,7 +440,7 @@ static void test_resume(void)
     int rc, runs = 50;
 
     fixture("resume.docx", &in);
-    read_file(FIXTURES "resume.json", &data);
+    read_file(FIXTURES "resume.data.json", &data);
     j = json_loads(data.data, 0, NULL);
     td_buf_init(&out, 0);
     rc = td_docx_render(in.data, in.len, j, &opts, &out, &st, &err);
@@ -601,7 +601,7 @@ static void test_threads(void)
     bool same = true;
 
     fixture("resume.docx", &in);
-    read_file(FIXTURES "resume.json", &data);
+    read_file(FIXTURES "resume.data.json", &data);
     j = json_loads(data.data, 0, NULL);
     for (int i = 0; i < 4; i++) {
         jobs[i] = (struct job){.in = &in, .data = j, .rc = 0};
