@@ -157,6 +157,83 @@ int td_store_apikey_list(td_store *st, bool all, int (*cb)(void *ud, const td_ap
  * TD_ECONFLICT (ref matches more than one key) or TD_EDB. */
 int td_store_apikey_revoke(td_store *st, const char *ref, int64_t now);
 
+/* ---- user_candidate_info ---- */
+
+/* A candidate profile. Strings are "" when NULL; times UTC ms. */
+typedef struct td_profile {
+    char user_id[37];
+    char first_name[129];
+    char last_name[129];
+    char email[255];
+    char phone_number[65];
+    char mailing_address[513];
+    char calendly_url[2049];
+    char linkedin_url[2049];
+    char portfolio_url[2049];
+    int64_t created_at;
+    int64_t updated_at;
+} td_profile;
+
+/* Stores p whole (every column), creating or replacing the row of p->user_id; created_at is
+ * kept on replace. *created_out (may be NULL) tells which. Returns 0 or TD_EDB. */
+int td_store_profile_put(td_store *st, const td_profile *p, bool *created_out);
+
+/* Reads one profile. Returns 0, TD_ENOTFOUND or TD_EDB. */
+int td_store_profile_get(td_store *st, const char *user_id, td_profile *out);
+
+/* Deletes one profile. Returns 0, TD_ENOTFOUND or TD_EDB. */
+int td_store_profile_delete(td_store *st, const char *user_id);
+
+/* Calls cb for profiles ordered by user_id, after after_user_id ("" or NULL: from the first),
+ * at most limit (1..TD_LINK_LIST_MAX); cb returns non-zero to stop. */
+int td_store_profile_list(td_store *st, const char *after_user_id, int limit,
+                          int (*cb)(void *ud, const td_profile *p), void *ud);
+
+/* ---- generated_documents ---- */
+
+/* A document the service generated, as recorded for downloads, retention and funnels. */
+typedef struct td_document {
+    char document_id[37];
+    char filename[256]; /* unique, safe characters only */
+    char kind[16];      /* "resume" or "cover_letter" */
+    char format[8];     /* "docx", "html", "md", "txt" */
+    char template_name[65];
+    char job_id[37];
+    char application_id[37];
+    char user_id[37];
+    int64_t size_bytes;
+    int64_t created_at;
+    int64_t deleted_at; /* 0 while the file exists */
+    int urls_tracked;
+    int tracking_failures;
+} td_document;
+
+/* Records a document. Returns 0, TD_ECONFLICT (filename taken) or TD_EDB. */
+int td_store_document_insert(td_store *st, const td_document *d);
+
+/* Reads a document by file name (deleted ones too). Returns 0, TD_ENOTFOUND or TD_EDB. */
+int td_store_document_get(td_store *st, const char *filename, td_document *out);
+
+typedef struct td_document_filter {
+    const char *user_id;    /* NULL or "": any */
+    const char *job_id;     /* NULL or "": any */
+    int64_t created_before; /* 0: any; else created_at < this */
+    bool include_deleted;
+    int limit; /* 1..TD_LINK_LIST_MAX */
+} td_document_filter;
+
+/* Calls cb for matching documents, oldest first; cb returns non-zero to stop. */
+int td_store_document_list(td_store *st, const td_document_filter *f,
+                           int (*cb)(void *ud, const td_document *d), void *ud);
+
+/* Marks a document's file as deleted at now. Returns 0, TD_ENOTFOUND or TD_EDB. */
+int td_store_document_mark_deleted(td_store *st, const char *filename, int64_t now);
+
+/* Counts documents (deleted ones too) matching job_id or application_id (one of them given),
+ * for funnels. Returns 0 or TD_EDB. */
+int td_store_document_count(td_store *st, const char *job_id, const char *application_id,
+                            int64_t *out);
+
 #ifdef __cplusplus
 }
 #endif

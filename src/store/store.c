@@ -202,3 +202,69 @@ int td_store_apikey_revoke(td_store *st, const char *ref, int64_t now)
 {
     return st->ops->apikey_revoke(st->be, ref, now);
 }
+
+/* Creates or replaces a profile. */
+int td_store_profile_put(td_store *st, const td_profile *p, bool *created_out)
+{
+    bool created = false;
+    int rc = st->ops->profile_put(st->be, p, &created);
+
+    if (created_out)
+        *created_out = created;
+    return rc;
+}
+
+/* Reads a profile. */
+int td_store_profile_get(td_store *st, const char *user_id, td_profile *out)
+{
+    return st->ops->profile_get(st->be, user_id, out);
+}
+
+/* Deletes a profile. */
+int td_store_profile_delete(td_store *st, const char *user_id)
+{
+    return st->ops->profile_delete(st->be, user_id);
+}
+
+/* Lists profiles by user_id. */
+int td_store_profile_list(td_store *st, const char *after_user_id, int limit,
+                          int (*cb)(void *ud, const td_profile *p), void *ud)
+{
+    if (limit < 1 || limit > TD_LINK_LIST_MAX)
+        return td__store_error(TD_EINVAL, "limit must be between 1 and %d", TD_LINK_LIST_MAX);
+    return st->ops->profile_list(st->be, after_user_id ? after_user_id : "", limit, cb, ud);
+}
+
+/* Records a generated document. */
+int td_store_document_insert(td_store *st, const td_document *d)
+{
+    return st->ops->document_insert(st->be, d);
+}
+
+/* Reads a generated document by file name. */
+int td_store_document_get(td_store *st, const char *filename, td_document *out)
+{
+    return st->ops->document_get(st->be, filename, out);
+}
+
+/* Lists generated documents. */
+int td_store_document_list(td_store *st, const td_document_filter *f,
+                           int (*cb)(void *ud, const td_document *d), void *ud)
+{
+    if (f->limit < 1 || f->limit > TD_LINK_LIST_MAX)
+        return td__store_error(TD_EINVAL, "limit must be between 1 and %d", TD_LINK_LIST_MAX);
+    return st->ops->document_list(st->be, f, cb, ud);
+}
+
+/* Marks a document's file deleted. */
+int td_store_document_mark_deleted(td_store *st, const char *filename, int64_t now)
+{
+    return st->ops->document_mark_deleted(st->be, filename, now);
+}
+
+/* Counts generated documents of a job or application. */
+int td_store_document_count(td_store *st, const char *job_id, const char *application_id,
+                            int64_t *out)
+{
+    return st->ops->document_count(st->be, job_id, application_id, out);
+}

@@ -24,6 +24,17 @@ struct td_store_ops {
     int (*apikey_touch)(void *be, const char *key_id, int64_t now);
     int (*apikey_list)(void *be, bool all, int (*cb)(void *, const td_apikey_row *), void *ud);
     int (*apikey_revoke)(void *be, const char *ref, int64_t now);
+    int (*profile_put)(void *be, const td_profile *p, bool *created);
+    int (*profile_get)(void *be, const char *user_id, td_profile *out);
+    int (*profile_delete)(void *be, const char *user_id);
+    int (*profile_list)(void *be, const char *after, int limit,
+                        int (*cb)(void *, const td_profile *), void *ud);
+    int (*document_insert)(void *be, const td_document *d);
+    int (*document_get)(void *be, const char *filename, td_document *out);
+    int (*document_list)(void *be, const td_document_filter *f,
+                         int (*cb)(void *, const td_document *), void *ud);
+    int (*document_mark_deleted)(void *be, const char *filename, int64_t now);
+    int (*document_count)(void *be, const char *job_id, const char *application_id, int64_t *out);
 };
 
 extern const struct td_store_ops td__store_sqlite_ops;

@@ -59,6 +59,17 @@ static const struct migration migrations[] = {
      "  key_id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,"
      "  key_prefix TEXT NOT NULL, created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT);"
      "CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS NULL;"},
+    {2, "generated documents",
+     "CREATE TABLE generated_documents ("
+     "  document_id TEXT PRIMARY KEY, filename TEXT NOT NULL UNIQUE,"
+     "  kind TEXT NOT NULL, format TEXT NOT NULL, template_name TEXT,"
+     "  job_id TEXT, application_id TEXT, user_id TEXT,"
+     "  size_bytes INTEGER NOT NULL, created_at TEXT NOT NULL, deleted_at TEXT,"
+     "  urls_tracked INTEGER NOT NULL DEFAULT 0, tracking_failures INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX generated_documents_job ON generated_documents(job_id);"
+     "CREATE INDEX generated_documents_application ON generated_documents(application_id);"
+     "CREATE INDEX generated_documents_user ON generated_documents(user_id, created_at);"
+     "CREATE INDEX generated_documents_created ON generated_documents(created_at);"},
 };
 
 #define KNOWN_VERSION ((int)TD_ARRAY_SIZE(migrations))
@@ -69,6 +80,12 @@ static const struct migration migrations[] = {
     "tracking_id, job_id, application_id, link_function, link_type, original_url, redirect_url, "  \
     "created_at, created_by, is_active, description, expires_at"
 #define APIKEY_COLS "key_id, name, key_prefix, created_at, last_used_at, revoked_at"
+#define PROFILE_COLS                                                                               \
+    "user_id, first_name, last_name, email, phone_number, mailing_address, calendly_url, "         \
+    "linkedin_url, portfolio_url, created_at, updated_at"
+#define DOC_COLS                                                                                   \
+    "document_id, filename, kind, format, template_name, job_id, application_id, user_id, "        \
+    "size_bytes, created_at, deleted_at, urls_tracked, tracking_failures"
 
 enum stmt_id {
     S_BEGIN,
@@ -85,6 +102,14 @@ enum stmt_id {
     S_KEY_COUNT_REF,
     S_KEY_REVOKE,
     S_PING,
+    S_PROFILE_EXISTS,
+    S_PROFILE_UPSERT,
+    S_PROFILE_GET,
+    S_PROFILE_DELETE,
+    S_PROFILE_LIST,
+    S_DOC_INSERT,
+    S_DOC_GET,
+    S_DOC_MARK,
     S_COUNT
 };
 
@@ -114,6 +139,24 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 WHERE revoked_at IS NULL "
                      "AND (key_id = ?1 OR name = ?1 OR key_prefix = ?1)",
     [S_PING] = "SELECT 1",
+    [S_PROFILE_EXISTS] = "SELECT 1 FROM user_candidate_info WHERE user_id = ?1",
+    [S_PROFILE_UPSERT] =
+        "INSERT INTO user_candidate_info (" PROFILE_COLS ") "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+        "ON CONFLICT (user_id) DO UPDATE SET first_name = excluded.first_name, "
+        "last_name = excluded.last_name, email = excluded.email, "
+        "phone_number = excluded.phone_number, mailing_address = excluded.mailing_address, "
+        "calendly_url = excluded.calendly_url, linkedin_url = excluded.linkedin_url, "
+        "portfolio_url = excluded.portfolio_url, updated_at = excluded.updated_at",
+    [S_PROFILE_GET] = "SELECT " PROFILE_COLS " FROM user_candidate_info WHERE user_id = ?1",
+    [S_PROFILE_DELETE] = "DELETE FROM user_candidate_info WHERE user_id = ?1",
+    [S_PROFILE_LIST] = "SELECT " PROFILE_COLS " FROM user_candidate_info WHERE user_id > ?1 "
+                       "ORDER BY user_id LIMIT ?2",
+    [S_DOC_INSERT] = "INSERT INTO generated_documents (" DOC_COLS ") "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [S_DOC_GET] = "SELECT " DOC_COLS " FROM generated_documents WHERE filename = ?1",
+    [S_DOC_MARK] = "UPDATE generated_documents SET deleted_at = ?2 WHERE filename = ?1 "
+                   "AND deleted_at IS NULL",
 };
 
 /* ---- connection pool ---- */
@@ -1187,6 +1230,343 @@ out:
     return rc;
 }
 
+/* ---- profiles ---- */
+
+/* Fills p from a row of PROFILE_COLS. */
+static void read_profile(sqlite3_stmt *st, td_profile *p)
+{
+    col_copy(st, 0, p->user_id, sizeof p->user_id);
+    col_copy(st, 1, p->first_name, sizeof p->first_name);
+    col_copy(st, 2, p->last_name, sizeof p->last_name);
+    col_copy(st, 3, p->email, sizeof p->email);
+    col_copy(st, 4, p->phone_number, sizeof p->phone_number);
+    col_copy(st, 5, p->mailing_address, sizeof p->mailing_address);
+    col_copy(st, 6, p->calendly_url, sizeof p->calendly_url);
+    col_copy(st, 7, p->linkedin_url, sizeof p->linkedin_url);
+    col_copy(st, 8, p->portfolio_url, sizeof p->portfolio_url);
+    p->created_at = col_time(st, 9);
+    p->updated_at = col_time(st, 10);
+}
+
+/* Creates or replaces a profile in one transaction (to tell which it was). */
+static int sq_profile_put(void *be, const td_profile *p, bool *created)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc, step;
+
+    *created = false;
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if ((rc = exec_stmt(c, S_BEGIN)) != 0)
+        goto out;
+    if (!(st = stmt(c, S_PROFILE_EXISTS))) {
+        rc = TD_EDB;
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, p->user_id, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    *created = step == SQLITE_DONE;
+    done(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = db_error(c->db, "read profile");
+        goto rollback;
+    }
+    if (!(st = stmt(c, S_PROFILE_UPSERT))) {
+        rc = TD_EDB;
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, p->user_id, -1, SQLITE_STATIC);
+    bind_opt(st, 2, p->first_name);
+    bind_opt(st, 3, p->last_name);
+    bind_opt(st, 4, p->email);
+    bind_opt(st, 5, p->phone_number);
+    bind_opt(st, 6, p->mailing_address);
+    bind_opt(st, 7, p->calendly_url);
+    bind_opt(st, 8, p->linkedin_url);
+    bind_opt(st, 9, p->portfolio_url);
+    bind_time(st, 10, p->created_at ? p->created_at : p->updated_at);
+    bind_time(st, 11, p->updated_at);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_error(c->db, "write profile");
+    done(st);
+    if (rc)
+        goto rollback;
+    if ((rc = exec_stmt(c, S_COMMIT)) == 0)
+        goto out;
+rollback:
+    exec_stmt(c, S_ROLLBACK);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Runs a one-row read by key with statement id; TD_ENOTFOUND when there is no row. */
+static int sq_get_one(struct sq *s, enum stmt_id id, const char *key,
+                      void (*read)(sqlite3_stmt *, void *), void *out)
+{
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc, step;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (!(st = stmt(c, id))) {
+        rc = TD_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        read(st, out);
+    else if (step == SQLITE_DONE)
+        rc = TD_ENOTFOUND;
+    else
+        rc = db_error(c->db, "read");
+    done(st);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Adapts read_profile to sq_get_one. */
+static void read_profile_any(sqlite3_stmt *st, void *out)
+{
+    read_profile(st, out);
+}
+
+/* Reads a profile. */
+static int sq_profile_get(void *be, const char *user_id, td_profile *out)
+{
+    return sq_get_one(be, S_PROFILE_GET, user_id, read_profile_any, out);
+}
+
+/* Runs a one-row change by key with statement id (and an optional time); TD_ENOTFOUND when no
+ * row changed. */
+static int sq_change_one(struct sq *s, enum stmt_id id, const char *key, int64_t when)
+{
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (!(st = stmt(c, id))) {
+        rc = TD_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (when)
+        bind_time(st, 2, when);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_error(c->db, "write");
+    else if (sqlite3_changes(c->db) == 0)
+        rc = TD_ENOTFOUND;
+    done(st);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Deletes a profile. */
+static int sq_profile_delete(void *be, const char *user_id)
+{
+    return sq_change_one(be, S_PROFILE_DELETE, user_id, 0);
+}
+
+/* Lists profiles by user_id. */
+static int sq_profile_list(void *be, const char *after, int limit,
+                           int (*cb)(void *, const td_profile *), void *ud)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    td_profile p;
+    int rc, step;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (!(st = stmt(c, S_PROFILE_LIST))) {
+        rc = TD_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, limit);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        read_profile(st, &p);
+        if ((rc = cb(ud, &p)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(c->db, "list profiles");
+out:
+    done(st);
+    release(s, c);
+    return rc;
+}
+
+/* ---- generated documents ---- */
+
+/* Fills d from a row of DOC_COLS. */
+static void read_document(sqlite3_stmt *st, void *out)
+{
+    td_document *d = out;
+
+    col_copy(st, 0, d->document_id, sizeof d->document_id);
+    col_copy(st, 1, d->filename, sizeof d->filename);
+    col_copy(st, 2, d->kind, sizeof d->kind);
+    col_copy(st, 3, d->format, sizeof d->format);
+    col_copy(st, 4, d->template_name, sizeof d->template_name);
+    col_copy(st, 5, d->job_id, sizeof d->job_id);
+    col_copy(st, 6, d->application_id, sizeof d->application_id);
+    col_copy(st, 7, d->user_id, sizeof d->user_id);
+    d->size_bytes = sqlite3_column_int64(st, 8);
+    d->created_at = col_time(st, 9);
+    d->deleted_at = col_time(st, 10);
+    d->urls_tracked = sqlite3_column_int(st, 11);
+    d->tracking_failures = sqlite3_column_int(st, 12);
+}
+
+/* Records a generated document. */
+static int sq_document_insert(void *be, const td_document *d)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st;
+    int rc, step;
+
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (!(st = stmt(c, S_DOC_INSERT))) {
+        rc = TD_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, d->document_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, d->filename, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, d->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, d->format, -1, SQLITE_STATIC);
+    bind_opt(st, 5, d->template_name);
+    bind_opt(st, 6, d->job_id);
+    bind_opt(st, 7, d->application_id);
+    bind_opt(st, 8, d->user_id);
+    sqlite3_bind_int64(st, 9, d->size_bytes);
+    bind_time(st, 10, d->created_at);
+    bind_time(st, 11, d->deleted_at);
+    sqlite3_bind_int(st, 12, d->urls_tracked);
+    sqlite3_bind_int(st, 13, d->tracking_failures);
+    step = sqlite3_step(st);
+    if ((step & 0xff) == SQLITE_CONSTRAINT)
+        rc = td__store_error(TD_ECONFLICT, "a document is already named %s", d->filename);
+    else if (step != SQLITE_DONE)
+        rc = db_error(c->db, "record document");
+    done(st);
+out:
+    release(s, c);
+    return rc;
+}
+
+/* Reads a document by file name. */
+static int sq_document_get(void *be, const char *filename, td_document *out)
+{
+    return sq_get_one(be, S_DOC_GET, filename, read_document, out);
+}
+
+/* Lists documents, oldest first; the SQL is built from fixed fragments. */
+static int sq_document_list(void *be, const td_document_filter *f,
+                            int (*cb)(void *, const td_document *), void *ud)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    char before[TD_TIME_ISO_SIZE];
+    td_document d;
+    td_buf sql;
+    int rc, i = 1, step;
+
+    td_buf_init(&sql, 2048);
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    rc = td_buf_adds(&sql, "SELECT " DOC_COLS " FROM generated_documents WHERE 1 = 1");
+    if (f->user_id && *f->user_id)
+        rc = rc ? rc : td_buf_adds(&sql, " AND user_id = ?");
+    if (f->job_id && *f->job_id)
+        rc = rc ? rc : td_buf_adds(&sql, " AND job_id = ?");
+    if (f->created_before)
+        rc = rc ? rc : td_buf_adds(&sql, " AND created_at < ?");
+    if (!f->include_deleted)
+        rc = rc ? rc : td_buf_adds(&sql, " AND deleted_at IS NULL");
+    rc = rc ? rc : td_buf_adds(&sql, " ORDER BY created_at, filename LIMIT ?");
+    if (rc)
+        goto out;
+    if (sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(c->db, "list documents");
+        goto out;
+    }
+    if (f->user_id && *f->user_id)
+        sqlite3_bind_text(st, i++, f->user_id, -1, SQLITE_STATIC);
+    if (f->job_id && *f->job_id)
+        sqlite3_bind_text(st, i++, f->job_id, -1, SQLITE_STATIC);
+    if (f->created_before) {
+        td_time_format(f->created_before, before);
+        sqlite3_bind_text(st, i++, before, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int(st, i, f->limit);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        read_document(st, &d);
+        if ((rc = cb(ud, &d)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(c->db, "list documents");
+out:
+    sqlite3_finalize(st);
+    release(s, c);
+    td_buf_release(&sql);
+    return rc;
+}
+
+/* Marks a document's file deleted. */
+static int sq_document_mark_deleted(void *be, const char *filename, int64_t now)
+{
+    return sq_change_one(be, S_DOC_MARK, filename, now);
+}
+
+/* Counts the documents of a job or an application. */
+static int sq_document_count(void *be, const char *job_id, const char *application_id, int64_t *out)
+{
+    struct sq *s = be;
+    struct conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    bool by_job = job_id && *job_id;
+    int rc;
+
+    *out = 0;
+    if ((rc = acquire(s, &c)) != 0)
+        goto out;
+    if (sqlite3_prepare_v2(c->db,
+                           by_job ? "SELECT count(*) FROM generated_documents WHERE job_id = ?1"
+                                  : "SELECT count(*) FROM generated_documents WHERE "
+                                    "application_id = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(c->db, "count documents");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1,
+                      by_job           ? job_id
+                      : application_id ? application_id
+                                       : "",
+                      -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = db_error(c->db, "count documents");
+out:
+    sqlite3_finalize(st);
+    release(s, c);
+    return rc;
+}
+
 const struct td_store_ops td__store_sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -1205,4 +1585,13 @@ const struct td_store_ops td__store_sqlite_ops = {
     .apikey_touch = sq_apikey_touch,
     .apikey_list = sq_apikey_list,
     .apikey_revoke = sq_apikey_revoke,
+    .profile_put = sq_profile_put,
+    .profile_get = sq_profile_get,
+    .profile_delete = sq_profile_delete,
+    .profile_list = sq_profile_list,
+    .document_insert = sq_document_insert,
+    .document_get = sq_document_get,
+    .document_list = sq_document_list,
+    .document_mark_deleted = sq_document_mark_deleted,
+    .document_count = sq_document_count,
 };

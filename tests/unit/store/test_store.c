@@ -344,6 +344,109 @@ static void apikeys(td_store *st)
     CHECK_INT(n, 3, "three keys with --all");
 }
 
+/* Counts listed profiles. */
+static int count_profiles(void *ud, const td_profile *p)
+{
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* Counts listed documents. */
+static int count_documents(void *ud, const td_document *d)
+{
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* Profiles: create, replace (created_at kept), read, list in pages, delete. */
+static void profiles(td_store *st)
+{
+    td_profile p = {.user_id = "11111111-1111-4111-8111-111111111111",
+                    .first_name = "Zoë",
+                    .last_name = "Lindqvist",
+                    .email = "zoe@example.com",
+                    .calendly_url = "https://calendly.com/zoe",
+                    .created_at = 1000,
+                    .updated_at = 1000},
+               q, out;
+    bool created = false;
+    int n = 0;
+
+    CHECK(td_store_profile_put(st, &p, &created) == 0 && created, "profile created");
+    q = p;
+    snprintf(q.email, sizeof q.email, "z@example.org");
+    q.linkedin_url[0] = '\0';
+    q.created_at = 0;
+    q.updated_at = 2000;
+    CHECK(td_store_profile_put(st, &q, &created) == 0 && !created, "profile replaced");
+    CHECK(td_store_profile_get(st, p.user_id, &out) == 0 &&
+              strcmp(out.email, "z@example.org") == 0 && strcmp(out.first_name, "Zoë") == 0 &&
+              out.created_at == 1000 && out.updated_at == 2000,
+          "replace keeps created_at, updates the rest");
+    CHECK(td_store_profile_get(st, "22222222-2222-4222-8222-222222222222", &out) == TD_ENOTFOUND,
+          "unknown profile");
+    for (int i = 0; i < 5; i++) {
+        snprintf(q.user_id, sizeof q.user_id, "3333333%d-3333-4333-8333-333333333333", i);
+        td_store_profile_put(st, &q, NULL);
+    }
+    td_store_profile_list(st, NULL, 100, count_profiles, &n);
+    CHECK_INT(n, 6, "six profiles listed");
+    n = 0;
+    td_store_profile_list(st, "33333331-3333-4333-8333-333333333333", 2, count_profiles, &n);
+    CHECK_INT(n, 2, "a page after a user_id");
+    CHECK(td_store_profile_delete(st, p.user_id) == 0, "profile deleted");
+    CHECK(td_store_profile_delete(st, p.user_id) == TD_ENOTFOUND, "deleting twice: not found");
+}
+
+/* Generated documents: record, unique names, read, list, mark deleted, count. */
+static void documents(td_store *st)
+{
+    td_document d = {.document_id = "d1",
+                     .filename = "resume_Zoe_Lindqvist_20261124_080000.docx",
+                     .kind = "resume",
+                     .format = "docx",
+                     .template_name = "resume",
+                     .job_id = JOB,
+                     .user_id = "u1",
+                     .size_bytes = 7000,
+                     .created_at = 1000,
+                     .urls_tracked = 3},
+                e = d, out;
+    td_document_filter f = {.limit = 100};
+    int n = 0;
+    int64_t count = -1;
+
+    CHECK(td_store_document_insert(st, &d) == 0, "document recorded");
+    snprintf(e.document_id, sizeof e.document_id, "d2");
+    CHECK(td_store_document_insert(st, &e) == TD_ECONFLICT, "a file name is recorded once");
+    snprintf(e.filename, sizeof e.filename, "cover_letter_Zoe.docx");
+    e.created_at = 2000;
+    e.job_id[0] = '\0';
+    snprintf(e.application_id, sizeof e.application_id, "%s", APP);
+    CHECK(td_store_document_insert(st, &e) == 0, "second document");
+    CHECK(td_store_document_get(st, d.filename, &out) == 0 && out.size_bytes == 7000 &&
+              out.urls_tracked == 3 && strcmp(out.job_id, JOB) == 0 && out.deleted_at == 0,
+          "document read back");
+    td_store_document_list(st, &f, count_documents, &n);
+    CHECK_INT(n, 2, "two documents");
+    n = 0;
+    f.created_before = 1500;
+    td_store_document_list(st, &f, count_documents, &n);
+    CHECK_INT(n, 1, "one created before 1500");
+    CHECK(td_store_document_mark_deleted(st, d.filename, 3000) == 0 &&
+              td_store_document_get(st, d.filename, &out) == 0 && out.deleted_at == 3000,
+          "marked deleted");
+    CHECK(td_store_document_mark_deleted(st, d.filename, 4000) == TD_ENOTFOUND,
+          "marking twice: not found");
+    n = 0;
+    f.created_before = 0;
+    td_store_document_list(st, &f, count_documents, &n);
+    CHECK_INT(n, 1, "deleted documents left out of lists");
+    CHECK(td_store_document_count(st, JOB, NULL, &count) == 0 && count == 1, "count by job");
+    CHECK(td_store_document_count(st, NULL, APP, &count) == 0 && count == 1,
+          "count by application");
+}
+
 /* Entry point. */
 int main(void)
 {
@@ -368,6 +471,8 @@ int main(void)
     clicks(st);
     aggregates(st);
     apikeys(st);
+    profiles(st);
+    documents(st);
     td_store_close(st);
     TEST_DONE();
 }
