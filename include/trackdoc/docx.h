@@ -78,8 +78,9 @@ void td_docx_stats_release(td_docx_stats *s);
  * deflated, not encrypted; no entry name with a ".." segment, a leading '/', a backslash, a
  * drive letter or a control character, no two names equal ignoring case; no macros
  * (vbaProject.bin, any part declared as a VBA project, macro-enabled content types, VBA
- * project or attachedTemplate relationships), no ActiveX content type; no external
- * relationship other than hyperlinks (remote templates, linked images, OLE links); no XML
+ * project relationships, attached templates other than a file on the local machine, which is
+ * what Word records for Normal.dotm), no ActiveX content type; no external relationship other
+ * than hyperlinks (remote templates, linked images, OLE links); no XML
  * part with a DOCTYPE or entity declaration (UTF-8 or UTF-16); the parts rendered are
  * well-formed XML. On failure why (whysz bytes; may be NULL) names the entry and the rule.
  * Returns 0, TD_EDOCX (not a .docx, missing parts, over a limit, malformed XML),

@@ -356,14 +356,18 @@ int cmd_render(int argc, char **argv)
     td_buf_init(&a.track, 8192);
     cli_config_load("render", &c);
     parse(argc, argv, &c, &a);
-    docx = ends_with(a.template_path, ".docx");
+    vars = cli_trackvars_new("render", &c, a.track.len ? td_buf_str(&a.track) : NULL);
+    /* A Word package is told by its content (a zip), whatever its name: .docx, .dotx, or -. */
+    cli_read_file(a.template_path, DOCX_MAX, "template", &src);
+    docx = ends_with(a.template_path, ".docx") ||
+           (src.len >= 4 && memcmp(src.data, "PK\x03\x04", 4) == 0);
+    if (!docx && src.len > TD_TMPL_DEFAULT_MAX_SIZE)
+        die("template %s is larger than %zu bytes", a.template_path,
+            (size_t)TD_TMPL_DEFAULT_MAX_SIZE);
     if (docx && (a.partials || a.escape >= 0))
         usage_error("render", "--partials and --escape do not apply to .docx templates");
     if (docx && !a.output && isatty(STDOUT_FILENO))
         usage_error("render", "a .docx goes to a file: give -o FILE.docx");
-    vars = cli_trackvars_new("render", &c, a.track.len ? td_buf_str(&a.track) : NULL);
-
-    cli_read_file(a.template_path, docx ? DOCX_MAX : TD_TMPL_DEFAULT_MAX_SIZE, "template", &src);
     cli_read_file(a.data_path, DATA_MAX, "data", &data_text);
     data = json_loadb(data_text.data ? data_text.data : "", data_text.len, 0, &jerr);
     if (!data)

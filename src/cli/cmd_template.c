@@ -11,7 +11,7 @@ static const char usage[] =
     "  convert DOC.docx --map MAPPING.csv -o TEMPLATE.docx [--json]\n"
     "      replaces text of a finished document by {{variables}}, static text or nothing, as\n"
     "      the mapping says; the text may span runs, the formatting where it starts is kept\n"
-    "  check DOC.docx\n"
+    "  check DOC.docx [--json]\n"
     "      checks a .docx against the safety rules and limits (zip bombs, macros, remote\n"
     "      templates, DTDs) without rendering it\n"
     "\n"
@@ -169,11 +169,20 @@ static int convert(const char *doc, const char *map, const char *output, bool js
         else if (found[i] == 0)
             warn("not found in %s: \"%.80s\"", doc, rows[i].original_text);
     }
-    if (json)
+    if (json && strcmp(output, "-") == 0) {
+        /* The document is on standard output: the report goes to standard error. */
+        json_t *r = json_pack("{s:s, s:I, s:I, s:o}", "output", output, "rows", (json_int_t)n,
+                              "rows_not_found", (json_int_t)unmatched, "mapping", report);
+        json_dumpf(r, stderr, JSON_INDENT(2));
+        fputc('\n', stderr);
+        json_decref(r);
+    } else if (json) {
         cli_print_json(json_pack("{s:s, s:I, s:I, s:o}", "output", output, "rows", (json_int_t)n,
                                  "rows_not_found", (json_int_t)unmatched, "mapping", report));
-    else
-        printf("%s: %zu of %zu mapping rows applied\n", output, n - unmatched, n);
+    } else {
+        fprintf(strcmp(output, "-") == 0 ? stderr : stdout, "%s: %zu of %zu mapping rows applied\n",
+                output, n - unmatched, n);
+    }
     free(found);
     free(rows);
     td_csv_release(&t);
@@ -183,15 +192,20 @@ static int convert(const char *doc, const char *map, const char *output, bool js
 }
 
 /* template check */
-static int check(const char *doc)
+static int check(const char *doc, bool json)
 {
     td_buf in;
-    char why[512];
+    char why[512] = "";
     int rc;
 
     cli_read_file(doc, DOCX_MAX, "document", &in);
     rc = td_docx_check(in.data, in.len, NULL, why, sizeof why);
     td_buf_release(&in);
+    if (json) {
+        cli_print_json(json_pack("{s:s, s:b, s:s?, s:s?}", "file", doc, "valid", rc == 0, "code",
+                                 rc ? td_errcode(rc) : NULL, "reason", rc ? why : NULL));
+        return rc ? 1 : 0;
+    }
     if (rc)
         die("%s: %s", doc, why);
     printf("%s: a valid .docx within the limits, nothing unsafe found\n", doc);
@@ -240,7 +254,7 @@ int cmd_template(int argc, char **argv)
     if (strcmp(sub, "check") == 0) {
         if (map || output)
             usage_error(cmd, "--map and -o do not apply to template check");
-        return check(doc);
+        return check(doc, json);
     }
     if (!map)
         usage_error(cmd, "--map MAPPING.csv is required");

@@ -72,7 +72,7 @@ int td_csv_parse(const char *data, size_t len, size_t max_rows, td_csv *t, char 
 {
     td_csv_row row = {0};
     td_buf f;
-    size_t i = 0, line = 1;
+    size_t i = 0, line = 1, quote_line = 1;
     bool quoted = false, was_quoted = false;
     const char *why = NULL;
     int rc = 0;
@@ -90,6 +90,7 @@ int td_csv_parse(const char *data, size_t len, size_t max_rows, td_csv *t, char 
         if (quoted) {
             if (end) {
                 why = "a quoted field is not closed";
+                line = quote_line; /* report where the quote opened */
                 rc = TD_ESYNTAX;
             } else if (ch == '"' && i + 1 < len && data[i + 1] == '"') {
                 rc = td_buf_addc(&f, '"');
@@ -110,6 +111,7 @@ int td_csv_parse(const char *data, size_t len, size_t max_rows, td_csv *t, char 
                 rc = TD_ESYNTAX;
             } else {
                 quoted = was_quoted = true;
+                quote_line = line;
             }
         } else if (ch == ',') {
             rc = add_field(&row, &f);

@@ -373,15 +373,39 @@ out:
     return rc;
 }
 
-/* True for a target on the machine that opens the document: file:/// with no host, a drive
- * path (C:\\...) or an absolute path; not a URL, a UNC path (\\\\host) or file://host/. */
+/* True for a path on the machine that opens the document, after any file:/// or
+ * file://localhost/ prefix and percent-decoding: a drive path (C:\\... or C:/...), an absolute
+ * path (/...) or a relative name; never a URL, a share (\\\\host, //host) or file://host/. */
 static bool local_path(const char *t)
 {
+    char p[1024];
+    size_t o = 0;
+
     if (strncasecmp(t, "file:///", 8) == 0)
-        return true;
-    if (isalpha((unsigned char)t[0]) && t[1] == ':' && (t[2] == '\\' || t[2] == '/'))
-        return true;
-    return t[0] == '/' && t[1] != '/';
+        t += 8 - 1; /* keep the slash: "/C:/x" or "/home/x" */
+    else if (strncasecmp(t, "file://localhost/", 17) == 0)
+        t += 17 - 1;
+    else if (strstr(t, "://") || strncasecmp(t, "file:", 5) == 0)
+        return false;
+    /* Decode %XX so that %5C%5Chost cannot pass for a local path. */
+    for (; *t && o + 1 < sizeof p; t++) {
+        if (t[0] == '%' && isxdigit((unsigned char)t[1]) && isxdigit((unsigned char)t[2])) {
+            char hex[3] = {t[1], t[2], 0};
+            p[o++] = (char)strtol(hex, NULL, 16);
+            t += 2;
+        } else {
+            p[o++] = *t;
+        }
+    }
+    p[o] = '\0';
+    t = p;
+    if (t[0] == '/' && isalpha((unsigned char)t[1]) && t[2] == ':')
+        t++; /* "/C:/..." from file:///C:/... */
+    if (isalpha((unsigned char)t[0]) && t[1] == ':')
+        return (t[2] == '\\' || t[2] == '/') && t[3] != '\\' && t[3] != '/';
+    if ((t[0] == '/' || t[0] == '\\') && (t[1] == '/' || t[1] == '\\'))
+        return false; /* //host or \\host: a network share */
+    return true;
 }
 
 /* Checks the relationships of one .rels entry: no attached template, no VBA project, nothing

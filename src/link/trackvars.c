@@ -137,8 +137,13 @@ int td_trackvars_parse_rules(td_trackvars *v, const char *spec, char *err, size_
     size_t n = 0;
     const char *p = spec;
 
-    if (strcmp(spec, "none") == 0)
-        p = "";
+    {
+        const char *t = spec;
+        size_t tl = strlen(spec);
+        trim(&t, &tl);
+        if (tl == 4 && strncasecmp(t, "none", 4) == 0)
+            p = "";
+    }
     while (*p) {
         size_t len = strcspn(p, ","), pl, hl, fnl;
         const char *item = p, *eq, *fn, *slash;
@@ -165,8 +170,11 @@ int td_trackvars_parse_rules(td_trackvars *v, const char *spec, char *err, size_
         slash = memchr(item, '/', pl);
         hl = slash ? (size_t)(slash - item) : pl;
         memset(r, 0, sizeof *r);
+        /* A host and a path, '*' only at the end: "https://..." or "*.x.com" would never
+         * match, so they are refused rather than silently ignored. */
         if (hl == 0 || hl >= sizeof r->host || pl - hl >= sizeof r->path ||
-            !td_link_function_name_ok(fn, fnl) || pl >= sizeof r->label) {
+            !td_link_function_name_ok(fn, fnl) || pl >= sizeof r->label || memchr(item, ':', pl) ||
+            (memchr(item, '*', pl) && memchr(item, '*', pl) != item + pl - 1)) {
             if (err)
                 snprintf(err, errsz,
                          "link rule \"%.*s\": a host, an optional /path ending in * "
@@ -316,11 +324,12 @@ static void remember(td_track_ctx *c, const td_track_link *l)
     c->links[c->nlinks++] = *l;
 }
 
-/* Tracks url (len bytes) as variable var (vn bytes) of function fn: writes the redirect URL into
- * out and returns 1, or returns the failure (counted, logged). Both hooks end here, so that a
- * URL used in the text and in a hyperlink is one link and one entry of the statistics. */
+/* Tracks url (len bytes) as variable var (vn bytes; a rule's pattern when by_rule) of function
+ * fn: writes the redirect URL into out and returns 1, or returns the failure (counted, logged).
+ * Both hooks end here, so that a URL used in the text and in a hyperlink is one link and one
+ * entry of the statistics. */
 static int track_url(td_track_ctx *c, const char *var, size_t vn, const char *fn, const char *url,
-                     size_t len, td_buf *out)
+                     size_t len, bool by_rule, td_buf *out)
 {
     const char *field = NULL;
     td_link_params p = {0};
@@ -353,14 +362,17 @@ static int track_url(td_track_ctx *c, const char *var, size_t vn, const char *fn
     if (rc == 0 && !c->tracker)
         rc = TD_EDB; /* no tracker: its database could not be opened */
     if (rc == 0) {
-        /* "{{calendly_url}} in resume": built by hand, this runs for every tracked value. */
-        char desc[TD_TRACKVAR_NAME_SIZE + TD_LINK_TYPE_SIZE + 8];
+        /* "{{calendly_url}} in resume" or "rule calendly.com/<star> in resume": built by hand,
+         * this runs for every tracked value. */
+        char desc[TD_TRACKVAR_NAME_SIZE + TD_LINK_TYPE_SIZE + 16];
         size_t tl = c->link_type ? TD_MIN(strlen(c->link_type), TD_LINK_TYPE_SIZE - 1) : 0, d = 0;
-        memcpy(desc, "{{", 2);
-        memcpy(desc + 2, r.variable, vn);
-        d = 2 + vn;
-        memcpy(desc + d, "}}", 2);
-        d += 2;
+        memcpy(desc, by_rule ? "rule " : "{{", d = by_rule ? 5 : 2);
+        memcpy(desc + d, r.variable, vn);
+        d += vn;
+        if (!by_rule) {
+            memcpy(desc + d, "}}", 2);
+            d += 2;
+        }
         if (tl) {
             memcpy(desc + d, " in ", 4);
             memcpy(desc + d + 4, c->link_type, tl);
@@ -382,7 +394,8 @@ static int track_url(td_track_ctx *c, const char *var, size_t vn, const char *fn
         r.error = rc;
         c->failures++;
         remember(c, &r);
-        td_log_warn("tracking failed for {{%s}} (job_id %s, application_id %s): %s%s%s", r.variable,
+        td_log_warn("tracking failed for %s%s%s (job_id %s, application_id %s): %s%s%s",
+                    by_rule ? "the link rule " : "{{", r.variable, by_rule ? "" : "}}",
                     c->job_id ? c->job_id : "-", c->application_id ? c->application_id : "-",
                     td_strerror(rc), field ? " in " : "", field ? field : "");
         return rc;
@@ -407,7 +420,7 @@ int td_track_value_hook(void *ud, const char *name, const char *value, size_t le
     var = last_segment(name, &vn);
     if (!(fn = function_of(c->vars, var, vn)))
         return 0;
-    return track_url(c, var, vn, fn, value, len, out);
+    return track_url(c, var, vn, fn, value, len, false, out);
 }
 
 /* Remembers the trackable URLs of the data (keys named like tracked variables), depth first. */
@@ -463,6 +476,8 @@ static bool rule_matches(const struct td__trackrule *r, const char *url)
         return false;
     path = strstr(url, "://") + 3;
     path += strcspn(path, "/?#");
+    if (*path != '/')
+        path = "/"; /* "https://calendly.com" is the path "/" */
     if (r->prefix)
         return strncmp(path, r->path, pl) == 0;
     return strncmp(path, r->path, pl) == 0 && (path[pl] == '\0' || strchr("?#", path[pl]));
@@ -485,12 +500,12 @@ int td_track_link_hook(void *ud, const char *url, td_buf *out)
     for (size_t i = 0; i < c->ndata; i++) {
         if (strcmp(c->data_urls[i].url, url) == 0)
             return track_url(c, c->data_urls[i].var, strlen(c->data_urls[i].var),
-                             c->data_urls[i].fn, url, len, out);
+                             c->data_urls[i].fn, url, len, false, out);
     }
     for (size_t i = 0; i < c->vars->nrules; i++) {
         const struct td__trackrule *r = &c->vars->rules[i];
         if (rule_matches(r, url))
-            return track_url(c, r->label, strlen(r->label), r->fn, url, len, out);
+            return track_url(c, r->label, strlen(r->label), r->fn, url, len, true, out);
     }
     return 0;
 }

@@ -184,6 +184,20 @@ def test_docx(rep):
         with open(base + ".expect", encoding="utf-8") as f:
             fixtures[out] = (name, [line for line in f.read().split("\n") if line])
 
+    # A Word template under another name (.dotx) is still a Word template: told by its content.
+    dotx = os.path.join(tmp, "letter.dotx")
+    dotx_out = os.path.join(tmp, "from-dotx.docx")
+    shutil.copyfile(os.path.join(REPO, "tests/data/docx/split_runs.docx"), dotx)
+    r = harness.run_cli(["render", dotx, "--data",
+                         os.path.join(REPO, "tests/data/docx/split_runs.data.json"),
+                         "--model", "none", "-o", dotx_out])
+    ok = r.returncode == 0 and zipfile.is_zipfile(dotx_out)
+    if ok:
+        with zipfile.ZipFile(dotx_out) as z:
+            ok = b"Ada" in z.read("word/document.xml") and b"{{" not in z.read("word/document.xml")
+    rep.check(prefix + "a .docx named .dotx is rendered as a Word document, not copied as text",
+              ok, "exit %s: %s" % (r.returncode, r.stderr[:300]))
+
     # LibreOffice opens every output; the text a reader sees is the sample's, in order.
     docs = [o for o in list(outs.values()) + [conv, conv_out] + list(fixtures)
             if os.path.exists(o)]

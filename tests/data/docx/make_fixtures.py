@@ -677,6 +677,12 @@ def unsafe():
             settings_rels=[("rId1", "attachedTemplate", "http://evil.example.com/t.dotm", True)])
     package("bad_attached_template_unc.docx", ptext("Hello"),
             settings_rels=[("rId1", "attachedTemplate", "file://fileserver/templates/t.dotm", True)])
+    # Network shares dressed up as local paths are remote templates too.
+    for i, target in enumerate(["file:////fileserver/share/t.dotm",
+                                "file:///\\\\fileserver\\share\\t.dotm",
+                                "file:///%5C%5Cfileserver/share/t.dotm"]):
+        package("bad_attached_template_share%d.docx" % (i + 1), ptext("Hello"),
+                settings_rels=[("rId1", "attachedTemplate", target, True)])
     # Word records the local template a document was made from: harmless, accepted.
     package("local_attached_template.docx", ptext("Hello {{name}}"),
             settings_rels=[("rId1", "attachedTemplate",

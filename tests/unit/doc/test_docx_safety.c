@@ -120,6 +120,9 @@ static void test_refused(void)
         {"bad_attached_template.docx", TD_EUNSAFE,
          "word/_rels/settings.xml.rels: relationship rId1 attaches a remote template "
          "(http://evil.example.com/t.dotm)"},
+        {"bad_attached_template_share1.docx", TD_EUNSAFE, "attaches a remote template"},
+        {"bad_attached_template_share2.docx", TD_EUNSAFE, "attaches a remote template"},
+        {"bad_attached_template_share3.docx", TD_EUNSAFE, "attaches a remote template"},
         {"bad_attached_template_unc.docx", TD_EUNSAFE,
          "word/_rels/settings.xml.rels: relationship rId1 attaches a remote template "
          "(file://fileserver/templates/t.dotm)"},

@@ -216,6 +216,10 @@ static void link_hook(struct fixture *f)
           "a calendly.com link matches the default rule");
     CHECK_STR(tc.links[1].variable, "calendly.com/*", "rule links are listed under the rule");
     td_buf_reset(&out);
+    td_buf_reset(&out);
+    CHECK(td_track_link_hook(&tc, "https://calendly.com", &out) == 1,
+          "calendly.com/* matches the bare host too");
+    td_buf_reset(&out);
     CHECK(td_track_link_hook(&tc, "https://www.linkedin.com/company/acme", &out) == 0,
           "linkedin.com/company is not linkedin.com/in/*");
     CHECK(td_track_link_hook(&tc, "https://example.org/", &out) == 0, "other links are kept");
@@ -244,7 +248,14 @@ static void link_hook(struct fixture *f)
     CHECK(td_trackvars_parse_rules(v, "calendly.com", err, sizeof err) == TD_EINVAL &&
               strstr(err, "calendly.com"),
           "a rule without a function is refused: %s", err);
-    CHECK(td_trackvars_parse_rules(v, "none", err, sizeof err) == 0, "none clears the rules");
+    CHECK(td_trackvars_parse_rules(v, "https://calendly.com/*=Calendly", err, sizeof err) ==
+              TD_EINVAL,
+          "a rule with a scheme is refused (it could never match)");
+    CHECK(td_trackvars_parse_rules(v, "*.calendly.com/*=Calendly", err, sizeof err) == TD_EINVAL,
+          "a leading * is refused (subdomains match anyway)");
+    CHECK(td_trackvars_parse_rules(v, "a.com/x*y=Z", err, sizeof err) == TD_EINVAL,
+          "a * inside the path is refused");
+    CHECK(td_trackvars_parse_rules(v, " NONE ", err, sizeof err) == 0, "none clears the rules");
     td_trackvars_free(v);
     td_buf_release(&out);
 }
