@@ -31,6 +31,11 @@ typedef struct td_config {
     double rate_limit_track;    /* TRACKDOC_RATE_LIMIT_TRACK: requests/s per IP, 0 = off */
     bool trust_proxy;           /* TRACKDOC_TRUST_PROXY: take the client IP from X-Forwarded-For */
     int log_level;              /* TRACKDOC_LOG_LEVEL: error, warn, info or debug */
+    char templates_dir[1024];   /* TRACKDOC_TEMPLATES_DIR: templates of the document service;
+                                   default td_config_default_templates_dir() */
+    char storage_dir[1024];     /* TRACKDOC_STORAGE_DIR: generated documents (var/documents) */
+    long retention_days;        /* TRACKDOC_RETENTION_DAYS: documents older are deleted, 0 keeps */
+    bool db_readonly;           /* TRACKDOC_DB_READONLY: open the database read-only */
 } td_config;
 
 /* Fills c with the built-in defaults. */
@@ -45,6 +50,11 @@ int td_config_parse_bool(const char *s, bool *out);
 
 /* Parses a non-negative rate in requests per second ("25", "0.5"). Returns 0 or TD_EINVAL. */
 int td_config_parse_rate(const char *s, double *out);
+
+/* Writes the default templates folder into out (n bytes): <folder of the running binary>/..
+ * /templates, or <folder>/../../templates (the sanitizer build in build/asan/), the first that
+ * holds resume.docx; else "templates" (relative to the working directory). */
+void td_config_default_templates_dir(char *out, size_t n);
 
 /* Parses a log level name. Returns 0 or TD_EINVAL. */
 int td_config_parse_log_level(const char *s, int *out);

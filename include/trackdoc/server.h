@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "trackdoc/generate.h"
 #include "trackdoc/link.h"
 #include "trackdoc/recorder.h"
 #include "trackdoc/store.h"
@@ -40,6 +41,11 @@ int td_server_port(const td_server *s);
  * Returns 0 or TD_EIO (err says why). */
 int td_server_start(td_server *s, td_store *st, td_tracker *tr, td_recorder *rec, char *err,
                     size_t errsz);
+
+/* Gives the server its document service (POST /resume, POST /cover-letter, GET /download);
+ * call before td_server_start. gen must outlive the server; without one those routes answer
+ * 503. */
+void td_server_set_generator(td_server *s, td_generator *gen);
 
 /* Stops accepting connections, lets requests in flight finish (at most drain_ms), closes
  * every connection and frees s. NULL is a no-op. */

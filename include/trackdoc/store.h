@@ -178,6 +178,10 @@ typedef struct td_profile {
  * kept on replace. *created_out (may be NULL) tells which. Returns 0 or TD_EDB. */
 int td_store_profile_put(td_store *st, const td_profile *p, bool *created_out);
 
+/* Creates p; TD_ECONFLICT (and nothing changed) when p->user_id has a profile already.
+ * Atomic: of two concurrent creators, one gets TD_ECONFLICT. Returns 0, TD_ECONFLICT or TD_EDB. */
+int td_store_profile_insert(td_store *st, const td_profile *p);
+
 /* Reads one profile. Returns 0, TD_ENOTFOUND or TD_EDB. */
 int td_store_profile_get(td_store *st, const char *user_id, td_profile *out);
 

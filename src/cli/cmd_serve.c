@@ -4,6 +4,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "core/log.h"
+#include "core/time.h"
+#include "trackdoc/generate.h"
 #include "trackdoc/recorder.h"
 #include "trackdoc/server.h"
 
@@ -11,7 +14,8 @@ static const char usage[] =
     "usage: trackdoc serve [options]\n"
     "\n"
     "Serves GET /track/{id} (302 to the original URL, click recorded first), the link API\n"
-    "under /api/link-tracking/ and /healthz.\n"
+    "under /api/link-tracking/, the documents (POST /resume, POST /cover-letter,\n"
+    "GET /download/NAME) and /healthz.\n"
     "\n"
     "  --listen ADDR            HOST:PORT, [IPv6]:PORT or PORT (default 127.0.0.1:8080;\n"
     "                           TRACKDOC_LISTEN); port 0 picks a free port\n"
@@ -26,6 +30,13 @@ static const char usage[] =
     "  --allowed-domains LIST   destinations allowed, e.g. 'calendly.com,*.linkedin.com'\n"
     "  --link-functions LIST    link functions (default Calendly,LinkedIn,Portfolio)\n"
     "  --link-cache-size N      links cached in memory (default 1000; 0 = no cache)\n"
+    "  --templates-dir DIR      templates of the documents, NAME.docx|html|md|txt (default:\n"
+    "                           the templates shipped with trackdoc; TRACKDOC_TEMPLATES_DIR)\n"
+    "  --storage-dir DIR        generated documents (default var/documents; TRACKDOC_STORAGE_DIR)\n"
+    "  --retention-days N       delete documents older than N days, hourly; 0 keeps them\n"
+    "                           (default 0; TRACKDOC_RETENTION_DAYS)\n"
+    "  --db-readonly            open the database read-only (a replica): redirects and\n"
+    "                           documents work, nothing is written (TRACKDOC_DB_READONLY)\n"
     "  --help                   this text\n";
 
 enum {
@@ -39,6 +50,10 @@ enum {
     O_DOMAINS,
     O_FUNCTIONS,
     O_CACHE,
+    O_TEMPLATES,
+    O_STORAGE,
+    O_RETENTION,
+    O_READONLY,
 };
 
 static const struct option options[] = {
@@ -52,6 +67,10 @@ static const struct option options[] = {
     {"allowed-domains", required_argument, NULL, O_DOMAINS},
     {"link-functions", required_argument, NULL, O_FUNCTIONS},
     {"link-cache-size", required_argument, NULL, O_CACHE},
+    {"templates-dir", required_argument, NULL, O_TEMPLATES},
+    {"storage-dir", required_argument, NULL, O_STORAGE},
+    {"retention-days", required_argument, NULL, O_RETENTION},
+    {"db-readonly", no_argument, NULL, O_READONLY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -82,6 +101,103 @@ static const char *listen_host(const char *spec, char *buf, size_t n)
     return buf;
 }
 
+/* Opens the database read-only (--db-readonly): it must exist with the current schema. */
+static td_store *open_readonly(const td_config *c)
+{
+    td_store_options o = {.pool_size = (int)c->db_pool, .readonly = true, .must_exist = true};
+    td_store *st = NULL;
+    char err[512];
+    int rc = td_store_open(c->db, &o, &st, err, sizeof err);
+
+    if (rc == TD_EINVAL)
+        usage_error("serve", "database \"%s\": %s", c->db, err);
+    if (rc)
+        die("database %s (read-only): %s", c->db, err);
+    return st;
+}
+
+/* Makes the document service from the configuration; a bad setting is a usage error. */
+static td_generator *generator_new(const td_config *c, td_store *st, td_tracker *tr,
+                                   const td_trackvars *vars)
+{
+    td_generator_config gc = {.templates_dir = c->templates_dir,
+                              .storage_dir = c->storage_dir,
+                              .retention_days = c->retention_days,
+                              .tracking = c->enable_url_tracking};
+    td_generator *g = NULL;
+    char err[512];
+    int rc = td_generator_new(&gc, st, tr, vars, &g, err, sizeof err);
+
+    if (rc == TD_EINVAL)
+        usage_error("serve", "%s (--templates-dir, --storage-dir, --retention-days)", err);
+    if (rc)
+        die("document service: %s", err);
+    return g;
+}
+
+/* The retention thread: deletes old documents at start, then every hour, until stopped. */
+struct purger {
+    td_generator *gen;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, running;
+};
+
+#define PURGE_INTERVAL_S 3600
+
+/* Body of the retention thread. */
+static void *purger_main(void *ud)
+{
+    struct purger *p = ud;
+    size_t n;
+    int rc;
+
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop) {
+        struct timespec until;
+        pthread_mutex_unlock(&p->mu);
+        rc = td_generator_purge(p->gen, td_time_now_ms(), &n);
+        if (rc)
+            td_log_warn("document retention: purge failed: %s", td_strerror(rc));
+        else if (n)
+            td_log_info("document retention: %zu documents deleted", n);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += PURGE_INTERVAL_S;
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Starts the retention thread. */
+static void purger_start(struct purger *p, td_generator *gen)
+{
+    p->gen = gen;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (pthread_create(&p->thread, NULL, purger_main, p) != 0)
+        die("cannot start the document retention thread");
+    p->running = true;
+}
+
+/* Stops the retention thread (waits for a purge in progress). */
+static void purger_stop(struct purger *p)
+{
+    if (!p->running)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    p->running = false;
+}
+
 /* Runs the server. */
 int cmd_serve(int argc, char **argv)
 {
@@ -91,6 +207,8 @@ int cmd_serve(int argc, char **argv)
     td_tracker *tr;
     td_trackvars *vars;
     td_recorder *rec = NULL;
+    td_generator *gen;
+    struct purger pg = {0};
     td_server *srv = NULL;
     td_recorder_stats rs;
     sigset_t set;
@@ -136,6 +254,18 @@ int cmd_serve(int argc, char **argv)
         case O_CACHE:
             c.link_cache_size = cli_parse_long("serve", "--link-cache-size", optarg, 0, 10000000);
             break;
+        case O_TEMPLATES:
+            set_str("--templates-dir", c.templates_dir, sizeof c.templates_dir, optarg);
+            break;
+        case O_STORAGE:
+            set_str("--storage-dir", c.storage_dir, sizeof c.storage_dir, optarg);
+            break;
+        case O_RETENTION:
+            c.retention_days = cli_parse_long("serve", "--retention-days", optarg, 0, 36500);
+            break;
+        case O_READONLY:
+            c.db_readonly = true;
+            break;
         case 'h':
             cli_help(usage);
         }
@@ -150,7 +280,7 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    st = cli_store_open("serve", &c, CLI_DB_MIGRATED);
+    st = c.db_readonly ? open_readonly(&c) : cli_store_open("serve", &c, CLI_DB_MIGRATED);
     if (td_recorder_new(st, NULL, &rec) != 0)
         die("cannot start the click recorder");
     sc.listen = c.listen;
@@ -174,8 +304,12 @@ int cmd_serve(int argc, char **argv)
     }
     vars = cli_trackvars_new("serve", &c, NULL);
     tr = cli_tracker_new("serve", &c, st, vars);
+    gen = generator_new(&c, st, tr, vars);
+    td_server_set_generator(srv, gen);
     if (td_server_start(srv, st, tr, rec, err, sizeof err) != 0)
         die("%s", err);
+    if (c.retention_days > 0)
+        purger_start(&pg, gen);
     printf("trackdoc %s listening on http://%s:%d (database: %s %s; links: %s/track/...)\n",
            TD_VERSION, listen_host(c.listen, err, sizeof err), td_server_port(srv),
            td_store_backend(st), c.db, td_tracker_base_url(tr));
@@ -184,11 +318,13 @@ int cmd_serve(int argc, char **argv)
     sigwait(&set, &sig);
     fprintf(stderr, "trackdoc: %s received, draining requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    purger_stop(&pg);
     td_server_stop(srv, 10000);
     td_recorder_get_stats(rec, &rs);
     td_recorder_free(rec);
     fprintf(stderr, "trackdoc: stopped; %" PRIu64 " clicks committed in %" PRIu64 " batches\n",
             rs.committed, rs.batches);
+    td_generator_free(gen);
     td_tracker_free(tr);
     td_trackvars_free(vars);
     td_store_close(st);

@@ -11,6 +11,7 @@ static const struct cli_cmd commands[] = {
     {"apikey", cmd_apikey, "create, list and revoke API keys for /api"},
     {"render", cmd_render, "fill a Mustache template from JSON; links tracked for a job"},
     {"template", cmd_template, "turn a .docx into a template (CSV mapping); check a .docx"},
+    {"profile", cmd_profile, "set, show, list and delete candidate profiles"},
     {"db", cmd_db, "migrate the database and show its schema version"},
     {"version", cmd_version, "print the version"},
 };
@@ -23,7 +24,8 @@ static void print_usage(FILE *f)
                "application got a recruiter to click.\n\ncommands:\n");
     for (size_t i = 0; i < TD_ARRAY_SIZE(commands); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nEvery command takes --help and --db PATH (or TRACKDOC_DB).\n"
+    fprintf(f, "\nEvery command takes --help; those that use the database take --db PATH (or\n"
+               "TRACKDOC_DB).\n"
                "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 

@@ -26,6 +26,36 @@ void td_config_defaults(td_config *c)
     c->trust_proxy = false;
     c->log_level = TD_LOG_INFO;
     c->enable_url_tracking = true;
+    td_config_default_templates_dir(c->templates_dir, sizeof c->templates_dir);
+    snprintf(c->storage_dir, sizeof c->storage_dir, "var/documents");
+    c->retention_days = 0;
+    c->db_readonly = false;
+}
+
+/* Finds the templates shipped next to the binary. */
+void td_config_default_templates_dir(char *out, size_t n)
+{
+    static const char *const rel[] = {"/../templates", "/../../templates"};
+    char exe[PATH_MAX], probe[PATH_MAX + 64];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash;
+
+    snprintf(out, n, "templates");
+    if (len <= 0)
+        return;
+    exe[len] = '\0';
+    if (!(slash = strrchr(exe, '/')))
+        return;
+    *slash = '\0';
+    for (size_t i = 0; i < TD_ARRAY_SIZE(rel); i++) {
+        char real[PATH_MAX];
+        snprintf(probe, sizeof probe, "%s%s/resume.docx", exe, rel[i]);
+        if (access(probe, R_OK) != 0)
+            continue;
+        probe[strlen(probe) - strlen("/resume.docx")] = '\0';
+        snprintf(out, n, "%s", realpath(probe, real) ? real : probe);
+        return;
+    }
 }
 
 /* Parses a boolean word. */
@@ -162,6 +192,16 @@ int td_config_from_env(td_config *c, char *err, size_t errsz)
     if ((rc = env_str("TRACKDOC_TRACK_VARS", c->track_vars, sizeof c->track_vars, err, errsz)) ||
         (rc = env_str("TRACKDOC_TRACK_RULES", c->track_rules, sizeof c->track_rules, err, errsz)))
         return rc;
+    if ((rc = env_str("TRACKDOC_TEMPLATES_DIR", c->templates_dir, sizeof c->templates_dir, err,
+                      errsz)) ||
+        (rc = env_str("TRACKDOC_STORAGE_DIR", c->storage_dir, sizeof c->storage_dir, err, errsz)) ||
+        (rc = env_long("TRACKDOC_RETENTION_DAYS", &c->retention_days, 0, 36500, err, errsz)))
+        return rc;
+    if ((v = getenv("TRACKDOC_DB_READONLY")) && *v &&
+        td_config_parse_bool(v, &c->db_readonly) != 0) {
+        snprintf(err, errsz, "TRACKDOC_DB_READONLY=\"%s\": expected true or false", v);
+        return TD_EINVAL;
+    }
     if ((v = getenv("TRACKDOC_LOG_LEVEL")) && *v && td_config_parse_log_level(v, &c->log_level)) {
         snprintf(err, errsz, "TRACKDOC_LOG_LEVEL=\"%s\": expected error, warn, info or debug", v);
         return TD_EINVAL;

@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include "trackdoc/apikey.h"
 #include "trackdoc/buf.h"
+#include "trackdoc/generate.h"
 #include "trackdoc/link.h"
 #include "trackdoc/recorder.h"
 #include "trackdoc/server.h"
@@ -24,6 +25,7 @@ struct td_server {
     td_store *st;
     td_tracker *tr;
     td_recorder *rec;
+    td_generator *gen; /* the document service, may be NULL */
     td_server_config cfg;
     td_ratelimit *rl_api, *rl_track;
     int listen_fd; /* ours until the daemon takes it */
@@ -50,7 +52,12 @@ enum {
     R_RL_API = 1 << 1,   /* API rate limit */
     R_RL_TRACK = 1 << 2, /* redirect rate limit */
     R_BODY = 1 << 3,     /* reads a JSON body */
+    R_BIG_BODY = 1 << 4, /* body up to TD_BIG_BODY instead of the server's max_body */
 };
+
+/* The body limit of R_BIG_BODY routes (POST /resume, POST /cover-letter): a long résumé with
+ * every section, where 64 KiB is too little. */
+#define TD_BIG_BODY ((size_t)1 << 20)
 
 #define TD_MAX_PARAMS 3
 
@@ -77,6 +84,7 @@ struct td_req {
     td_buf body;
     size_t discarded; /* bytes of an over-long body thrown away */
     bool query_over;  /* the query was over our limits and was cut off (on_uri) */
+    bool path_nul;    /* the raw path holds %00, which decoding would cut it at (on_uri) */
     enum req_state state;
     char ip[64];
     td_apikey_row key;
@@ -174,5 +182,14 @@ enum MHD_Result td__handle_link_deactivate(td_req *r);
 enum MHD_Result td__handle_link_activate(td_req *r);
 enum MHD_Result td__handle_analytics(td_req *r);
 enum MHD_Result td__handle_job_summary(td_req *r);
+enum MHD_Result td__handle_candidate_create(td_req *r);
+enum MHD_Result td__handle_candidate_list(td_req *r);
+enum MHD_Result td__handle_candidate_get(td_req *r);
+enum MHD_Result td__handle_candidate_put(td_req *r);
+enum MHD_Result td__handle_candidate_patch(td_req *r);
+enum MHD_Result td__handle_candidate_delete(td_req *r);
+enum MHD_Result td__handle_resume(td_req *r);
+enum MHD_Result td__handle_cover_letter(td_req *r);
+enum MHD_Result td__handle_download(td_req *r);
 
 #endif

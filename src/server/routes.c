@@ -16,6 +16,15 @@ const struct td_route td__routes[] = {
     {"/api/link-tracking/links/{id}/activate", M_POST, R_AUTH | R_RL_API, td__handle_link_activate},
     {"/api/link-tracking/analytics/{id}", M_GET, R_AUTH | R_RL_API, td__handle_analytics},
     {"/api/link-tracking/jobs/{job_id}/summary", M_GET, R_AUTH | R_RL_API, td__handle_job_summary},
+    {"/api/candidates", M_POST, R_AUTH | R_RL_API | R_BODY, td__handle_candidate_create},
+    {"/api/candidates", M_GET, R_AUTH | R_RL_API, td__handle_candidate_list},
+    {"/api/candidates/{user_id}", M_GET, R_AUTH | R_RL_API, td__handle_candidate_get},
+    {"/api/candidates/{user_id}", M_PUT, R_AUTH | R_RL_API | R_BODY, td__handle_candidate_put},
+    {"/api/candidates/{user_id}", M_PATCH, R_AUTH | R_RL_API | R_BODY, td__handle_candidate_patch},
+    {"/api/candidates/{user_id}", M_DELETE, R_AUTH | R_RL_API, td__handle_candidate_delete},
+    {"/resume", M_POST, R_AUTH | R_RL_API | R_BODY | R_BIG_BODY, td__handle_resume},
+    {"/cover-letter", M_POST, R_AUTH | R_RL_API | R_BODY | R_BIG_BODY, td__handle_cover_letter},
+    {"/download/{filename}", M_GET | M_HEAD, R_AUTH | R_RL_API, td__handle_download},
 };
 
 const size_t td__nroutes = TD_ARRAY_SIZE(td__routes);

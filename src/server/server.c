@@ -407,6 +407,9 @@ static enum MHD_Result request_start(td_req *r)
         return td__reply_error_h(r, 503, "shutting_down", "Retry-After", "1",
                                  "the server is shutting down; retry");
     }
+    if (r->path_nul)
+        return td__reply_error(r, 400, "invalid_path", NULL,
+                               "the request path contains an encoded NUL byte (%%00)");
     if (strlen(r->path) > MAX_PATH_LEN)
         return td__reply_error(r, 414, "uri_too_long", NULL, "the request path is over %d bytes",
                                MAX_PATH_LEN);
@@ -438,15 +441,18 @@ static enum MHD_Result request_start(td_req *r)
         if (!ok)
             return res;
     }
+    /* The body buffer was made before the route was known: give it the route's limit. */
+    if (r->route->flags & R_BIG_BODY)
+        r->body.max = TD_MAX(s->cfg.max_body, TD_BIG_BODY);
     cl = td__req_header(r, "Content-Length");
     if (cl) {
         char *end;
         unsigned long long n;
         errno = 0;
         n = strtoull(cl, &end, 10);
-        if (errno || end == cl || *end || n > s->cfg.max_body)
+        if (errno || end == cl || *end || n > r->body.max)
             return td__reply_error(r, 413, "body_too_large", NULL,
-                                   "the request body is over %zu bytes", s->cfg.max_body);
+                                   "the request body is over %zu bytes", r->body.max);
     }
     r->state = REQ_BODY;
     return MHD_YES;
@@ -473,6 +479,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     td_arena_init(&r->arena, ARENA_MAX);
     td_buf_init(&r->body, s->cfg.max_body);
     atomic_fetch_add(&s->inflight, 1);
+    /* The decoded path is a C string: "/download/a.md%00.txt" would arrive as "/download/a.md". */
+    for (const char *p = uri; *p && p != q; p++)
+        if (p[0] == '%' && p[1] == '0' && p[2] == '0')
+            r->path_nul = true;
     if (q) {
         size_t params = 1, len = strcspn(q + 1, " ");
         for (const char *p = q + 1; p < q + 1 + len; p++)
@@ -516,7 +526,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->state = REQ_DONE;
         if (r->discarded)
             return td__reply_error(r, 413, "body_too_large", NULL,
-                                   "the request body is over %zu bytes", s->cfg.max_body);
+                                   "the request body is over %zu bytes", r->body.max);
         return r->route->handler(r);
     case REQ_WAITING:
         /* Resumed: the connection has left libmicrohttpd's suspended list. */
@@ -642,6 +652,12 @@ int td_server_start(td_server *s, td_store *st, td_tracker *tr, td_recorder *rec
     }
     s->listen_fd = -1; /* the daemon owns it now */
     return 0;
+}
+
+/* Sets the document service of POST /resume, POST /cover-letter and GET /download. */
+void td_server_set_generator(td_server *s, td_generator *gen)
+{
+    s->gen = gen;
 }
 
 /* Returns the bound port. */

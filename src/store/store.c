@@ -207,11 +207,19 @@ int td_store_apikey_revoke(td_store *st, const char *ref, int64_t now)
 int td_store_profile_put(td_store *st, const td_profile *p, bool *created_out)
 {
     bool created = false;
-    int rc = st->ops->profile_put(st->be, p, &created);
+    int rc = st->ops->profile_put(st->be, p, false, &created);
 
     if (created_out)
         *created_out = created;
     return rc;
+}
+
+/* Creates a profile only if none exists. */
+int td_store_profile_insert(td_store *st, const td_profile *p)
+{
+    bool created = false;
+
+    return st->ops->profile_put(st->be, p, true, &created);
 }
 
 /* Reads a profile. */

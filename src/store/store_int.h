@@ -24,7 +24,7 @@ struct td_store_ops {
     int (*apikey_touch)(void *be, const char *key_id, int64_t now);
     int (*apikey_list)(void *be, bool all, int (*cb)(void *, const td_apikey_row *), void *ud);
     int (*apikey_revoke)(void *be, const char *ref, int64_t now);
-    int (*profile_put)(void *be, const td_profile *p, bool *created);
+    int (*profile_put)(void *be, const td_profile *p, bool only_new, bool *created);
     int (*profile_get)(void *be, const char *user_id, td_profile *out);
     int (*profile_delete)(void *be, const char *user_id);
     int (*profile_list)(void *be, const char *after, int limit,

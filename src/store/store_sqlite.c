@@ -1249,7 +1249,7 @@ static void read_profile(sqlite3_stmt *st, td_profile *p)
 }
 
 /* Creates or replaces a profile in one transaction (to tell which it was). */
-static int sq_profile_put(void *be, const td_profile *p, bool *created)
+static int sq_profile_put(void *be, const td_profile *p, bool only_new, bool *created)
 {
     struct sq *s = be;
     struct conn *c = NULL;
@@ -1271,6 +1271,10 @@ static int sq_profile_put(void *be, const td_profile *p, bool *created)
     done(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) {
         rc = db_error(c->db, "read profile");
+        goto rollback;
+    }
+    if (only_new && !*created) {
+        rc = td__store_error(TD_ECONFLICT, "user %s has a profile already", p->user_id);
         goto rollback;
     }
     if (!(st = stmt(c, S_PROFILE_UPSERT))) {

@@ -21,6 +21,7 @@ import declarative  # noqa: E402
 import harness  # noqa: E402
 import docx  # noqa: E402
 import load  # noqa: E402
+import service  # noqa: E402
 
 CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cases")
 
@@ -32,6 +33,7 @@ PROCEDURAL = [
     ("sigkill", lambda rep, main: load.test_sigkill(rep)),
     ("sigterm", lambda rep, main: load.test_sigterm(rep)),
     ("docx", lambda rep, main: docx.test_docx(rep)),
+    ("service", lambda rep, main: service.test_service(rep)),
 ]
 
 

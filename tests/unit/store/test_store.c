@@ -385,6 +385,14 @@ static void profiles(td_store *st)
           "replace keeps created_at, updates the rest");
     CHECK(td_store_profile_get(st, "22222222-2222-4222-8222-222222222222", &out) == TD_ENOTFOUND,
           "unknown profile");
+    {
+        td_profile again = p;
+        snprintf(again.email, sizeof again.email, "other@example.com");
+        CHECK(td_store_profile_insert(st, &again) == TD_ECONFLICT &&
+                  td_store_profile_get(st, p.user_id, &out) == 0 &&
+                  strcmp(out.email, "z@example.org") == 0,
+              "insert-only refuses an existing user and changes nothing");
+    }
     for (int i = 0; i < 5; i++) {
         snprintf(q.user_id, sizeof q.user_id, "3333333%d-3333-4333-8333-333333333333", i);
         td_store_profile_put(st, &q, NULL);
