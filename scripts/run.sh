@@ -10,6 +10,7 @@ export TRACKDOC_LISTEN="${TRACKDOC_LISTEN:-127.0.0.1:8080}"
 export TRACKDOC_BASE_URL="${TRACKDOC_BASE_URL:-http://${TRACKDOC_LISTEN}}"
 DEMO_JOB=00000000-0000-4000-8000-00000000d3e0
 DEMO_APP=00000000-0000-4000-8000-00000000a991
+DEMO_USER=00000000-0000-4000-8000-0000000dec01
 
 port=${TRACKDOC_LISTEN##*:}
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -27,6 +28,12 @@ if [ "$("$BIN" apikey list --json | tr -d ' \n')" = "[]" ]; then
     key_note="Your API key (shown once, stored only as a hash; keep it):
     export TRACKDOC_API_KEY=$key"
 fi
+
+# The demo candidate: a profile whose links the documents will track.
+"$BIN" profile set "$DEMO_USER" --first-name Jane --last-name Doe --email jane.doe@example.com \
+    --phone "+1 555 0100" --address "Springfield" \
+    --calendly-url https://calendly.com/ --linkedin-url https://www.linkedin.com/ \
+    --portfolio-url https://example.com/ >/dev/null
 
 link_json=$("$BIN" link create --url https://example.com/ --function Portfolio \
     --job-id "$DEMO_JOB" --application-id "$DEMO_APP" --type demo \
@@ -57,6 +64,18 @@ $key_note
    and the job's clicks per link function:
     curl -s -H "Authorization: Bearer \$TRACKDOC_API_KEY" \\
       $TRACKDOC_BASE_URL/api/link-tracking/jobs/$DEMO_JOB/summary
+
+4. Generate a résumé for the demo candidate (profile $DEMO_USER) and that job; its Calendly,
+   LinkedIn and portfolio links come out tracked for the job:
+    curl -s -X POST $TRACKDOC_BASE_URL/resume \\
+      -H "Authorization: Bearer \$TRACKDOC_API_KEY" -H 'Content-Type: application/json' \\
+      -d '{"user_id":"$DEMO_USER","job_id":"$DEMO_JOB","target_position":"Engineer",
+           "experience":[{"company":"Acme","title":"Engineer","start_date":"2021-01"}]}'
+   then fetch the file named in download_url:
+    curl -s -OJ -H "Authorization: Bearer \$TRACKDOC_API_KEY" $TRACKDOC_BASE_URL/download/FILENAME
+   Or render a built-in template yourself:
+    $BIN render templates/resume.docx --data tests/data/model/sample_resume.json \\
+      --job-id $DEMO_JOB -o resume.docx
 
 Health: curl -s $TRACKDOC_BASE_URL/healthz      Stop: Ctrl-C
 MSG
