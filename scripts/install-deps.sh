@@ -6,8 +6,9 @@ set -euo pipefail
 # Build: compiler and libraries (found through pkg-config).
 BUILD=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libzip-dev libxml2-dev)
 # Tests: the end-to-end runner, fuzzing with libFuzzer (clang + its runtime).
-# LibreOffice converts generated .docx files to text (and PDF, for looking at them) in tests.
-TEST=(python3 clang libclang-rt-14-dev libreoffice-writer-nogui poppler-utils fonts-dejavu-core)
+# LibreOffice converts generated .docx files to text (and PDF, for looking at them) in tests;
+# python3-yaml reads docs/openapi.yaml for the OpenAPI test (tests/e2e/openapi.py).
+TEST=(python3 python3-yaml clang libclang-rt-14-dev libreoffice-writer-nogui poppler-utils fonts-dejavu-core)
 # Benchmarks: load generator and the nginx reference.
 BENCH=(wrk nginx-light curl)
 # Lint.

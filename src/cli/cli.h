@@ -85,6 +85,7 @@ int cmd_apikey(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

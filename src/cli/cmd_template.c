@@ -2,6 +2,7 @@
  * of the system our users come from; check an untrusted .docx. */
 #include "cli/cli.h"
 
+#include "cli/mapping.h"
 #include "core/csv.h"
 #include "trackdoc/docx.h"
 
@@ -28,102 +29,6 @@ static const struct option options[] = {
 };
 
 #define DOCX_MAX ((size_t)20 << 20)
-#define MAP_MAX ((size_t)8 << 20)
-#define MAP_ROWS 10000
-
-/* Reads a yes/no cell: TRUE/FALSE, 1/0, yes/no, x or empty. Returns -1 when unreadable. */
-static int cell_bool(const char *s)
-{
-    bool b;
-
-    while (isspace((unsigned char)*s))
-        s++;
-    if (!*s)
-        return 0;
-    if (strcasecmp(s, "x") == 0)
-        return 1;
-    return td_config_parse_bool(s, &b) == 0 ? b : -1;
-}
-
-/* A variable name for {{...}}: letters, digits, '_', '.', '-'. */
-static bool var_name_ok(const char *s)
-{
-    if (!*s || strlen(s) > 128)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
-            return false;
-    return true;
-}
-
-/* Returns the cell of column col in row r, "" when the row is short or the column missing. */
-static const char *cell(const td_csv_row *r, int col)
-{
-    return col >= 0 && (size_t)col < r->n ? r->fields[col] : "";
-}
-
-/* Reads the mapping into rows (pointing into t), or dies naming the line and column. */
-static size_t read_mapping(const char *path, td_csv *t, td_docx_mapping_row **rows_out)
-{
-    static const char *const cols[] = {"Original_Text", "Is_Variable",   "Is_Static",
-                                       "Is_discarded",  "Variable_name", "Static_Text"};
-    int idx[TD_ARRAY_SIZE(cols)];
-    td_docx_mapping_row *rows;
-    td_buf text;
-    char err[256];
-    size_t n = 0;
-
-    cli_read_file(path, MAP_MAX, "mapping", &text);
-    if (td_csv_parse(td_buf_str(&text), text.len, MAP_ROWS + 1, t, err, sizeof err) != 0)
-        die("mapping %s: %s", path, err);
-    td_buf_release(&text);
-    if (t->n == 0)
-        die("mapping %s is empty", path);
-    for (size_t i = 0; i < TD_ARRAY_SIZE(cols); i++) {
-        idx[i] = td_csv_column(&t->rows[0], cols[i]);
-        if (idx[i] < 0 && i != 5)
-            die("mapping %s: no column \"%s\" in the header line", path, cols[i]);
-    }
-    rows = calloc(t->n, sizeof *rows);
-    if (!rows)
-        die("out of memory");
-    for (size_t i = 1; i < t->n; i++) {
-        const td_csv_row *r = &t->rows[i];
-        int v = cell_bool(cell(r, idx[1])), s = cell_bool(cell(r, idx[2])),
-            d = cell_bool(cell(r, idx[3]));
-        const char *orig = cell(r, idx[0]);
-
-        if (v < 0 || s < 0 || d < 0)
-            die("mapping %s line %zu: Is_Variable, Is_Static and Is_discarded take TRUE or FALSE",
-                path, r->line);
-        if (!*orig)
-            continue; /* nothing to find */
-        if (v + s + d != 1)
-            die("mapping %s line %zu: exactly one of Is_Variable, Is_Static, Is_discarded must "
-                "be true for \"%.60s\"",
-                path, r->line, orig);
-        rows[n].original_text = orig;
-        if (v) {
-            const char *name = cell(r, idx[4]);
-            if (!var_name_ok(name))
-                die("mapping %s line %zu: Variable_name \"%.60s\" is not a variable name "
-                    "(letters, digits, '_', '.', '-')",
-                    path, r->line, name);
-            rows[n].kind = TD_MAP_VARIABLE;
-            rows[n].value = name;
-        } else if (s) {
-            rows[n].kind = TD_MAP_STATIC;
-            rows[n].value = cell(r, idx[5]);
-        } else {
-            rows[n].kind = TD_MAP_DISCARD;
-            rows[n].value = NULL;
-        }
-        n++;
-    }
-    *rows_out = rows;
-    return n;
-}
-
 /* template convert */
 static int convert(const char *doc, const char *map, const char *output, bool json)
 {
@@ -134,7 +39,7 @@ static int convert(const char *doc, const char *map, const char *output, bool js
     json_t *report = NULL;
     int rc;
 
-    n = read_mapping(map, &t, &rows);
+    n = cli_read_mapping(map, &t, &rows);
     cli_read_file(doc, DOCX_MAX, "document", &in);
     found = calloc(n ? n : 1, sizeof *found);
     if (!found)

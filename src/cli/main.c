@@ -11,6 +11,7 @@ static const struct cli_cmd commands[] = {
     {"apikey", cmd_apikey, "create, list and revoke API keys for /api"},
     {"render", cmd_render, "fill a Mustache template from JSON; links tracked for a job"},
     {"template", cmd_template, "turn a .docx into a template (CSV mapping); check a .docx"},
+    {"generate", cmd_generate, "one tracked document per row of a jobs CSV, into a folder"},
     {"profile", cmd_profile, "set, show, list and delete candidate profiles"},
     {"db", cmd_db, "migrate the database and show its schema version"},
     {"version", cmd_version, "print the version"},

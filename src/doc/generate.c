@@ -22,7 +22,8 @@
 #define DOCX_TEMPLATE_MAX ((size_t)20 << 20)
 #define DOCX_OUTPUT_MAX ((size_t)50 << 20)
 #define TEXT_OUTPUT_MAX ((size_t)16 << 20)
-#define UNIQUE_TRIES 100  /* _2 ... _100 before giving up on a name */
+#define UNIQUE_SEQ 9      /* base, then _2 ... _9 */
+#define UNIQUE_RANDOM 16  /* then _<7 random base62> before giving up on a name */
 #define PURGE_BATCH 500   /* documents read per listing while purging */
 #define WALK_DEPTH_MAX 64 /* deeper input is refused by the model anyway */
 
@@ -730,11 +731,19 @@ static int store_document(struct gen *c, const char *base, const json_t *trackin
     d->created_at = res->timestamp;
     d->urls_tracked = (int)json_integer_value(json_object_get(tracking, "urls_tracked"));
     d->tracking_failures = (int)json_integer_value(json_object_get(tracking, "tracking_failures"));
-    for (int i = 1; i <= UNIQUE_TRIES && rc == TD_ECONFLICT; i++) {
+    /* Many documents of one candidate in one second (a batch, a busy client) would make a
+     * long run of _N probes; after _9 a random suffix ends the clash in one try. */
+    for (int i = 1; i <= UNIQUE_SEQ + UNIQUE_RANDOM && rc == TD_ECONFLICT; i++) {
+        char rnd[16];
+
         if (i == 1)
             snprintf(d->filename, sizeof d->filename, "%s.%s", base, c->fmt->name);
-        else
+        else if (i <= UNIQUE_SEQ)
             snprintf(d->filename, sizeof d->filename, "%s_%d.%s", base, i, c->fmt->name);
+        else if (td_id_base62(rnd, 7) == 0)
+            snprintf(d->filename, sizeof d->filename, "%s_%s.%s", base, rnd, c->fmt->name);
+        else
+            break;
         rc = td_store_document_insert(g->st, d);
     }
     if (rc) {

@@ -34,6 +34,7 @@ PROCEDURAL = [
     ("sigterm", lambda rep, main: load.test_sigterm(rep)),
     ("docx", lambda rep, main: docx.test_docx(rep)),
     ("service", lambda rep, main: service.test_service(rep)),
+    ("openapi", lambda rep, main: __import__("openapi").test_openapi(rep)),
 ]
 
 

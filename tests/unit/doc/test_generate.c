@@ -334,6 +334,36 @@ static void test_clashes(void)
         done(&a);
         done(&b);
     }
+
+    /* a burst for one candidate (a batch): every document gets its own name, past _9 too */
+    {
+        enum { BURST = 40 };
+        static char names[BURST][256];
+        int ok = 0, distinct = 1, random_suffix = 0;
+
+        for (int i = 0; i < BURST; i++) {
+            struct run a;
+            gen_text(g, "resume",
+                     "{\"personal\": {\"full_name\": \"Burst Name\"}, \"format\": \"txt\"}",
+                     true, &a);
+            if (a.rc == 0) {
+                ok++;
+                snprintf(names[i], sizeof names[i], "%s", a.res.filename);
+                for (int j = 0; j < i; j++)
+                    if (strcmp(names[j], names[i]) == 0)
+                        distinct = 0;
+                /* resume_Burst_Name_YYYYMMDD_HHMMSS_xxxxxxx.txt */
+                if (strlen(a.res.filename) == strlen("resume_Burst_Name_20260101_000000_") + 7 + 4)
+                    random_suffix++;
+            }
+            done(&a);
+        }
+        CHECK_INT(ok, BURST, "clash: %d documents of one candidate in a burst are all stored",
+                  BURST);
+        CHECK(distinct, "clash: a burst of documents never shares a name");
+        CHECK(random_suffix > 0, "clash: past _9 the names take a random suffix (%d did)",
+              random_suffix);
+    }
     td_generator_free(g);
 }
 
