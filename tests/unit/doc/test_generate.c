@@ -344,8 +344,8 @@ static void test_clashes(void)
         for (int i = 0; i < BURST; i++) {
             struct run a;
             gen_text(g, "resume",
-                     "{\"personal\": {\"full_name\": \"Burst Name\"}, \"format\": \"txt\"}",
-                     true, &a);
+                     "{\"personal\": {\"full_name\": \"Burst Name\"}, \"format\": \"txt\"}", true,
+                     &a);
             if (a.rc == 0) {
                 ok++;
                 snprintf(names[i], sizeof names[i], "%s", a.res.filename);
