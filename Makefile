@@ -11,7 +11,7 @@
 SHELL := /bin/bash
 
 CC ?= cc
-PKGS := libmicrohttpd jansson sqlite3 libcrypto libzip libxml-2.0
+PKGS := libmicrohttpd jansson sqlite3 libcrypto libzip libxml-2.0 libpq libpcre2-8 zlib
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 # Missing pkg-config modules mean missing packages: fail with a hint instead of a wall of errors.
@@ -26,8 +26,16 @@ OPT_CFLAGS := -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
 
-LIB_SRC := $(sort $(wildcard src/core/*.c src/tmpl/*.c src/doc/*.c src/link/*.c src/store/*.c src/auth/*.c))
-SRV_SRC := $(sort $(wildcard src/server/*.c))
+# Data compiled into the library (the user-agent lists of src/link/classify.c): tools/embed.c
+# turns these files into build/gen/data.c, one more source of the library.
+EMBED_DATA := data/crawler-user-agents/crawler-user-agents.json data/ua-exclusions.txt \
+              data/ua-scanners.txt data/ua-previews.txt data/ua-bots-extra.txt
+DATA_GEN := build/gen/data.c
+LIB_SRC := $(sort $(wildcard src/core/*.c src/tmpl/*.c src/doc/*.c src/link/*.c src/store/*.c src/auth/*.c)) $(DATA_GEN)
+# The dashboard's static files (web/), compiled into the server as byte arrays.
+WEB_FILES := $(sort $(wildcard web/*.css web/*.js web/*.svg))
+WEB_GEN := build/gen/web_assets.c
+SRV_SRC := $(sort $(wildcard src/server/*.c)) $(WEB_GEN)
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 APP_SRC := $(SRV_SRC) $(CLI_SRC)
 UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
@@ -66,6 +74,20 @@ build/asan/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC asan $<"
 	@$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(WEB_GEN): $(WEB_FILES) web/embed.sh
+	@mkdir -p $(@D)
+	@echo "  EMBED   $(WEB_FILES)"
+	@web/embed.sh $@ $(WEB_FILES)
+
+build/tools/embed: tools/embed.c
+	@mkdir -p $(@D)
+	@$(CC) -std=c17 -O2 -Wall -Wextra -Werror $< -o $@
+
+$(DATA_GEN): build/tools/embed $(EMBED_DATA)
+	@mkdir -p $(@D)
+	@echo "  EMBED   $(EMBED_DATA)"
+	@build/tools/embed $@ $(EMBED_DATA)
 
 $(REL_LIB): $(call REL_OBJ,$(LIB_SRC))
 	@mkdir -p $(@D)

@@ -1,24 +1,31 @@
 #!/usr/bin/env python3
 """Document generation over HTTP: POST /resume with a job_id, end to end (request, model,
 .docx render, three links tracked in the database, the file written and recorded, the 201
-answer), 8 concurrent keep-alive clients against trackdoc serve on this machine.
+answer), 8 concurrent keep-alive clients against trackdoc serve on this machine, side by side
+with a reference: the same POST /resume without job_id (no tracking, nothing stored in
+link_tracking; the document is still rendered, written and recorded).
 
 Starts its own `trackdoc serve` on a free loopback port (port 0) with a fresh database and
-storage folder and rate limits off, makes an API key with `trackdoc apikey create`, warms up,
-then times BENCH_ROUNDS rounds of BENCH_DOCS requests, each with a distinct job_id. Prints,
-per round and as the median round: total seconds, documents/s, p50 and p99 per request, the
-server's CPU per document, and the CPU the rest of the machine used meanwhile (another
-process competing for the CPUs makes a round "disturbed"). Checks that every answer is 201
-with tracking.urls_tracked 3 and no tracking failure, that every file_path exists in the
-storage folder, and that the database holds three links for every job. Ends with a `summary:`
-line against the goal: 100 tracked .docx résumés in under 2 s.
+storage folder and rate limits off, makes an API key with `trackdoc apikey create`, warms up
+with both kinds of request, then runs BENCH_ROUNDS rounds; each round times BENCH_DOCS tracked
+requests (each with a distinct job_id) and BENCH_DOCS untracked ones, interleaved (odd rounds
+tracked first, even rounds untracked first), so that both see the same machine. Prints, per
+round and kind and as the median: total seconds, documents/s, p50 and p99 per request, the
+server's CPU per document, and the CPU the rest of the machine used meanwhile (another process
+competing for the CPUs makes a round "disturbed"); and the ratio tracked/untracked of each
+figure, per round and for the medians. Checks that every tracked answer is 201 with
+tracking.urls_tracked 3 and no tracking failure, every untracked answer 201 with tracking off
+and no link, every file_path exists in the storage folder, no file name was handed out twice,
+the database holds three links for every job and no other link (none from the untracked
+requests), and one generated_documents row per answer. Ends with a `summary:` line against the
+goal: 100 tracked .docx résumés in under 2 s, with the ratio to the untracked reference.
 
 Environment: TRACKDOC (default build/trackdoc), BENCH_DOCS (100), BENCH_CLIENTS (8),
-BENCH_WARMUP (24 requests), BENCH_ROUNDS (3), BENCH_FORMAT (docx), BENCH_SERVE_THREADS
-(trackdoc serve --threads; default: its own, one per CPU), BENCH_KEEP=1 (keep the folder),
-BENCH_DISTINCT_NAMES=1 (a different candidate name per request instead of one candidate
-applying to many jobs, the default: that one makes the service find free file names,
-KIND_First_Last_YYYYMMDD_HHMMSS then _2 ... _9 then a random suffix, within one second).
+BENCH_WARMUP (24 requests of each kind), BENCH_ROUNDS (3), BENCH_FORMAT (docx),
+BENCH_SERVE_THREADS (trackdoc serve --threads; default: its own, one per CPU), BENCH_KEEP=1
+(keep the folder), BENCH_DISTINCT_NAMES=1 (a different candidate name per request instead of
+one candidate applying to many jobs, the default: that one makes the service find free file
+names, KIND_First_Last_YYYYMMDD_HHMMSS then _2 ... _9 then a random suffix, within one second).
 Exit status: 0 measured (slow figures included), 1 a check failed, 2 could not run.
 """
 
@@ -139,7 +146,9 @@ class Server:
         self.key = None
 
     def start(self):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKDOC_")}
+        # The server's settings are the script's own: none from the caller's environment.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("TRACKDOC_") and k != "ENABLE_URL_TRACKING"}
         r = subprocess.run([TRACKDOC, "apikey", "create", "--name", "bench", "--json",
                             "--db", self.db], capture_output=True, env=env, timeout=60)
         if r.returncode != 0:
@@ -191,9 +200,11 @@ class Server:
             self.err.close()
 
 
-def run_batch(server, job_ids, clients):
-    """POSTs one /resume per job id from `clients` threads with keep-alive connections.
-    Returns (seconds from first send to last answer, [(job_id, status, latency s, body)])."""
+def run_batch(server, job_ids, clients, tracked=True):
+    """POSTs one /resume per id from `clients` threads with keep-alive connections: with the id
+    as job_id (and a new application_id) when tracked, without either when not (the id then
+    only names the request). Returns (seconds from first send to last answer,
+    [(id, status, latency s, body)])."""
     results = [None] * len(job_ids)
     lock = threading.Lock()
     next_index = [0]
@@ -212,7 +223,10 @@ def run_batch(server, job_ids, clients):
                     next_index[0] += 1
                 if i >= len(job_ids):
                     return
-                body = dict(PAYLOAD, job_id=job_ids[i], application_id=str(uuid.uuid4()))
+                if tracked:
+                    body = dict(PAYLOAD, job_id=job_ids[i], application_id=str(uuid.uuid4()))
+                else:
+                    body = dict(PAYLOAD)
                 if DISTINCT_NAMES:
                     body["personal"] = dict(PAYLOAD["personal"],
                                             full_name="Zoë Lindqvist%s" % job_ids[i][:8])
@@ -251,107 +265,159 @@ def run_batch(server, job_ids, clients):
     return total, results
 
 
-def check_one(server, r, names):
-    """The problems of one answer: status, tracking, the stored file, a name given twice."""
+def check_one(server, r, names, tracked):
+    """The problems of one answer: status, tracking (three links when tracked; off and no link
+    when not), the stored file, a name given twice."""
     if r is None:
         return ["a request got no answer"]
     job, status, _, raw = r
+    what = "job %s" % job if tracked else "untracked request %s" % job[:8]
     if status != 201:
         text = raw[:200].decode(errors="replace").strip()
-        return ["job %s: status %d: %s" % (job, status, text)]
+        return ["%s: status %d: %s" % (what, status, text)]
     try:
         body = json.loads(raw)
     except ValueError:
-        return ["job %s: the answer is not JSON: %r" % (job, raw[:200])]
+        return ["%s: the answer is not JSON: %r" % (what, raw[:200])]
     problems = []
     tr = body.get("tracking") or {}
-    if tr.get("urls_tracked") != URLS_PER_DOC or tr.get("tracking_failures") != 0:
-        problems.append("job %s: tracking.urls_tracked %r, tracking_failures %r"
-                        % (job, tr.get("urls_tracked"), tr.get("tracking_failures")))
+    if tracked:
+        if tr.get("urls_tracked") != URLS_PER_DOC or tr.get("tracking_failures") != 0:
+            problems.append("%s: tracking.urls_tracked %r, tracking_failures %r"
+                            % (what, tr.get("urls_tracked"), tr.get("tracking_failures")))
+    elif (tr.get("tracking_enabled") is not False or tr.get("urls_tracked") != 0
+          or tr.get("links") != []):
+        problems.append("%s: tracking should be off: tracking_enabled %r, urls_tracked %r, "
+                        "%d links" % (what, tr.get("tracking_enabled"), tr.get("urls_tracked"),
+                                      len(tr.get("links") or [])))
     path = os.path.join(server.storage, body.get("file_path") or "")
     if not body.get("file_path") or not os.path.isfile(path) or os.path.getsize(path) == 0:
-        problems.append("job %s: no file %s in the storage folder" % (job, path))
+        problems.append("%s: no file %s in the storage folder" % (what, path))
     if body.get("filename") in names:
-        problems.append("job %s: file name %s handed out twice" % (job, body.get("filename")))
+        problems.append("%s: file name %s handed out twice" % (what, body.get("filename")))
     names.add(body.get("filename"))
     return problems
 
 
-def check_answers(server, results, names):
+def check_answers(server, results, names, tracked):
     """The problems of a batch's answers, and how many answers had one."""
     problems, bad = [], 0
     for r in results:
-        p = check_one(server, r, names)
+        p = check_one(server, r, names, tracked)
         problems += p
         bad += 1 if p else 0
     return problems, bad
 
 
-def count_links(db, job_ids):
-    """Links per job id in the database (opened read-only)."""
+def count_rows(db, job_ids):
+    """Links per job id, all links, and generated_documents rows, from the database (opened
+    read-only)."""
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     try:
         counts = {}
         for (job, n) in con.execute("SELECT job_id, count(*) FROM link_tracking GROUP BY job_id"):
             counts[job] = n
+        links = con.execute("SELECT count(*) FROM link_tracking").fetchone()[0]
+        docs = con.execute("SELECT count(*) FROM generated_documents").fetchone()[0]
     finally:
         con.close()
-    return [counts.get(j, 0) for j in job_ids]
+    return [counts.get(j, 0) for j in job_ids], links, docs
 
 
-def measure_round(server, rnd, names):
-    """Times one round of DOCS requests; returns its figures and check results."""
+def measure(server, rnd, names, tracked):
+    """Times DOCS requests of one kind; returns their figures and check results."""
     jobs = [str(uuid.uuid4()) for _ in range(DOCS)]
     s0, m0, c0 = proc_cpu_seconds(server.proc.pid), machine_busy_seconds(), self_cpu_seconds()
-    total, res = run_batch(server, jobs, CLIENTS)
+    total, res = run_batch(server, jobs, CLIENTS, tracked)
     s1, m1, c1 = proc_cpu_seconds(server.proc.pid), machine_busy_seconds(), self_cpu_seconds()
-    problems, bad = check_answers(server, res, names)
+    problems, bad = check_answers(server, res, names, tracked)
     lat = [r[2] * 1000 for r in res if r is not None] or [0.0]
     other = max(0.0, ((m1 - m0) - (s1 - s0) - (c1 - c0)) / total) if total > 0 else 0.0
-    r = {"round": rnd, "jobs": jobs, "problems": problems, "bad": bad, "seconds": total,
-         "rate": DOCS / total if total > 0 else 0.0, "p50": percentile(lat, 50),
-         "p99": percentile(lat, 99), "max": max(lat), "cpu_ms": (s1 - s0) * 1000 / DOCS,
-         "client_ms": (c1 - c0) * 1000 / DOCS, "other": other,
-         "disturbed": other > NOISE_CORES}
-    print("round %d: %d documents in %.3f s = %.1f documents/s; per request p50 %.1f ms, "
+    r = {"round": rnd, "tracked": tracked, "jobs": jobs, "problems": problems, "bad": bad,
+         "seconds": total, "rate": DOCS / total if total > 0 else 0.0,
+         "p50": percentile(lat, 50), "p99": percentile(lat, 99), "max": max(lat),
+         "cpu_ms": (s1 - s0) * 1000 / DOCS, "client_ms": (c1 - c0) * 1000 / DOCS,
+         "other": other, "disturbed": other > NOISE_CORES}
+    print("round %d %-10s %d documents in %.3f s = %.1f documents/s; per request p50 %.1f ms, "
           "p99 %.1f ms, max %.1f ms; server CPU %.1f ms/document, client %.1f ms; other work "
           "%.2f cores%s%s"
-          % (rnd, DOCS, total, r["rate"], r["p50"], r["p99"], r["max"], r["cpu_ms"],
-             r["client_ms"], other, " (disturbed)" if r["disturbed"] else "",
+          % (rnd, "tracked:" if tracked else "untracked:", DOCS, total, r["rate"], r["p50"],
+             r["p99"], r["max"], r["cpu_ms"], r["client_ms"], other,
+             " (disturbed)" if r["disturbed"] else "",
              "; %d ANSWERS WRONG" % bad if bad else ""), flush=True)
     return r
 
 
-def report(server, rounds, warm_jobs, failed):
-    """Prints the medians, the checks and the summary line; returns the exit status."""
-    all_jobs = warm_jobs + [j for r in rounds for j in r["jobs"]]
+FIGURES = (("seconds", "time"), ("rate", "documents/s"), ("p50", "p50"), ("p99", "p99"),
+           ("cpu_ms", "server CPU/document"))
+
+
+def ratio(a, b):
+    """a / b, or NaN when b is 0."""
+    return a / b if b > 0 else float("nan")
+
+
+def measure_round(server, rnd, names):
+    """One round: DOCS tracked and DOCS untracked requests, tracked first in odd rounds.
+    Prints the ratios tracked/untracked; returns (tracked figures, untracked figures)."""
+    order = (True, False) if rnd % 2 else (False, True)
+    got = {kind: measure(server, rnd, names, kind) for kind in order}
+    t, u = got[True], got[False]
+    print("round %d tracked/untracked: %s" % (rnd, ", ".join(
+        "%s %.2fx" % (label, ratio(t[k], u[k])) for k, label in FIGURES)), flush=True)
+    return t, u
+
+
+def report(server, pairs, warm, failed):
+    """Prints the medians and their ratios, the checks and the summary line; returns the exit
+    status."""
+    tracked_jobs = warm[True] + [j for t, _ in pairs for j in t["jobs"]]
+    untracked_n = len(warm[False]) + DOCS * len(pairs)
+    rounds = [m for pair in pairs for m in pair]
     bad = sum(r["bad"] for r in rounds)
     failed += [p for r in rounds for p in r["problems"]]
-    # Every job has its three links in the database (read after the server stopped).
+    # Every job has its three links, no other link exists (the untracked requests made none),
+    # and every answer has its generated_documents row (read after the server stopped).
     try:
-        counts = count_links(server.db, all_jobs)
+        counts, links, docs = count_rows(server.db, tracked_jobs)
         short = sum(1 for n in counts if n != URLS_PER_DOC)
         if short:
             failed.append("%d of %d jobs do not have %d links in the database"
-                          % (short, len(all_jobs), URLS_PER_DOC))
-        links_note = "%d links in the database for %d jobs" % (sum(counts), len(all_jobs))
+                          % (short, len(tracked_jobs), URLS_PER_DOC))
+        if links != sum(counts):
+            failed.append("%d links in the database that belong to no tracked job (untracked "
+                          "requests must store none)" % (links - sum(counts)))
+        if docs != len(tracked_jobs) + untracked_n:
+            failed.append("%d generated_documents rows for %d answers"
+                          % (docs, len(tracked_jobs) + untracked_n))
+        db_note = ("%d links in the database for %d jobs, none from the %d untracked requests; "
+                   "%d documents recorded" % (links, len(tracked_jobs), untracked_n, docs))
     except sqlite3.Error as e:
-        failed.append("cannot count the links: %s" % e)
-        links_note = "links not counted"
-    clean = [r for r in rounds if not r["disturbed"]]
-    used = clean or rounds
-    med = {k: median([r[k] for r in used]) for k in ("seconds", "rate", "p50", "p99", "cpu_ms")}
+        failed.append("cannot read the database: %s" % e)
+        db_note = "database not read"
+    clean = [p for p in pairs if not p[0]["disturbed"] and not p[1]["disturbed"]]
+    used = clean or pairs
+    med = [{k: median([p[i][k] for p in used]) for k, _ in FIGURES} for i in (0, 1)]
+    per_round = {k: median([ratio(p[0][k], p[1][k]) for p in used]) for k, _ in FIGURES}
     print()
-    print("median of %d %s: %d documents in %.3f s = %.1f documents/s; p50 %.1f ms, p99 %.1f ms;"
-          " server CPU %.1f ms/document"
-          % (len(used), "undisturbed rounds" if clean else "rounds (all disturbed)", DOCS,
-             med["seconds"], med["rate"], med["p50"], med["p99"], med["cpu_ms"]))
-    print("checks: %d answers (warm-up included) 201 with tracking.urls_tracked %d, no tracking "
-          "failure and the file in the storage folder: %s; %s"
-          % (len(all_jobs), URLS_PER_DOC,
-             "ok" if not failed else "FAILED (%d measured answers wrong)" % bad, links_note))
+    print("median of %d %-28s seconds  documents/s   p50 ms   p99 ms  server CPU ms/document"
+          % (len(used), "undisturbed rounds" if clean else "rounds (all disturbed)"))
+    for label, m in (("tracked (job_id, 3 links)", med[0]),
+                     ("untracked (no job_id, reference)", med[1])):
+        print("  %-38s %7.3f %12.1f %8.1f %8.1f %10.1f"
+              % (label, m["seconds"], m["rate"], m["p50"], m["p99"], m["cpu_ms"]))
+    print("  %-38s %6.2fx %11.2fx %7.2fx %7.2fx %9.2fx"
+          % ("tracked/untracked (of the medians)",
+             *[ratio(med[0][k], med[1][k]) for k, _ in FIGURES]))
+    print("  %-38s %6.2fx %11.2fx %7.2fx %7.2fx %9.2fx"
+          % ("tracked/untracked (median per round)", *[per_round[k] for k, _ in FIGURES]))
+    print("checks: %d tracked answers (warm-up included) 201 with tracking.urls_tracked %d and no "
+          "tracking failure, %d untracked ones 201 with tracking off and no link, every file in "
+          "the storage folder and no name twice: %s; %s"
+          % (len(tracked_jobs), URLS_PER_DOC, untracked_n,
+             "ok" if not failed else "FAILED (%d measured answers wrong)" % bad, db_note))
     # The goal is for 100 documents; another BENCH_DOCS is scaled to it.
-    per100 = med["seconds"] * GOAL_DOCS / DOCS
+    per100 = med[0]["seconds"] * GOAL_DOCS / DOCS
     if failed:
         verdict = "NOT MET: %d of %d measured answers were wrong" % (bad, DOCS * len(rounds))
     elif per100 < GOAL_SECONDS:
@@ -359,9 +425,11 @@ def report(server, rounds, warm_jobs, failed):
     else:
         verdict = "missed"
     print("summary: generate %d tracked .%s résumés over HTTP, %d clients%s: %.2f s (goal < %.0f s:"
-          " %s), %.0f documents/s, p99 %.1f ms%s"
+          " %s), %.0f documents/s, p99 %.1f ms; %.2fx the time of the same requests untracked"
+          " (%.2f s)%s"
           % (GOAL_DOCS, FORMAT, CLIENTS, ", distinct names" if DISTINCT_NAMES else "", per100,
-             GOAL_SECONDS, verdict, med["rate"], med["p99"],
+             GOAL_SECONDS, verdict, med[0]["rate"], med[0]["p99"],
+             ratio(med[0]["seconds"], med[1]["seconds"]), med[1]["seconds"] * GOAL_DOCS / DOCS,
              "" if clean else " [disturbed runs only]"))
     for p in failed[:5]:
         say("check failed: %s" % p)
@@ -377,7 +445,8 @@ def main():
         cannot_run("BENCH_DOCS, BENCH_CLIENTS and BENCH_ROUNDS must be at least 1")
     tmp = tempfile.mkdtemp(prefix="trackdoc-bench-generate.")
     server = Server(tmp)
-    failed, rounds, warm, names = [], [], [], set()
+    failed, pairs, names = [], [], set()
+    warm = {True: [], False: []}
     status = 2
 
     def on_signal(sig, frame):
@@ -386,22 +455,24 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     try:
         server.start()
-        print("generate: %d POST /resume (%s, %d tracked URLs each) per round, %d keep-alive "
-              "clients, after %d warm-up requests; %d rounds; %d CPUs; serve --threads %s; %s"
-              % (DOCS, FORMAT, URLS_PER_DOC, CLIENTS, WARMUP, ROUNDS, os.cpu_count(),
+        print("generate: %d POST /resume (%s, %d tracked URLs each) per round and the same %d "
+              "without job_id (reference, interleaved), %d keep-alive clients, after %d warm-up "
+              "requests of each kind; %d rounds; %d CPUs; serve --threads %s; %s"
+              % (DOCS, FORMAT, URLS_PER_DOC, DOCS, CLIENTS, WARMUP, ROUNDS, os.cpu_count(),
                  SERVE_THREADS or "default", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
               flush=True)
-        if WARMUP:
-            warm = [str(uuid.uuid4()) for _ in range(WARMUP)]
-            _, res = run_batch(server, warm, CLIENTS)
-            failed += ["warm-up: " + p for p in check_answers(server, res, names)[0]]
+        for kind in (True, False):
+            if WARMUP:
+                warm[kind] = [str(uuid.uuid4()) for _ in range(WARMUP)]
+                _, res = run_batch(server, warm[kind], CLIENTS, kind)
+                failed += ["warm-up: " + p for p in check_answers(server, res, names, kind)[0]]
         for rnd in range(1, ROUNDS + 1):
-            rounds.append(measure_round(server, rnd, names))
+            pairs.append(measure_round(server, rnd, names))
         rc = server.stop()
         if rc != 0:
             failed.append("trackdoc serve exited with %r after SIGTERM: %s"
                           % (rc, server.stderr_tail()))
-        status = report(server, rounds, warm, failed)
+        status = report(server, pairs, warm, failed)
     except KeyboardInterrupt:
         say("interrupted")
         status = 130

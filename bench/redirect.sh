@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Redirect throughput: trackdoc's GET /track/{id} (302 only once the click is committed) against
-# nginx answering a bare `return 302`, both driven by wrk with the same settings on this machine.
-# Prints req/s, p50, p99, server CPU and the ratio to nginx, and checks that every 302 has its
-# click row. Exits 0 when every target ran (slow figures included), non-zero when one could not.
+# Redirect throughput: trackdoc's GET /track/{id} (302 only once the click is committed) on
+# SQLite and on PostgreSQL, against nginx answering a bare `return 302`, all driven by wrk with
+# the same settings on this machine. Prints req/s, p50, p99, server CPU and the ratio to nginx,
+# and checks that every 302 has its click row. Exits 0 when every target ran (slow figures
+# included), non-zero when one could not.
 #
 #   bench/redirect.sh                      # defaults: wrk -t2 -c64 -d10s, 3 s warm-up, 3 rounds
 #   BENCH_ROUNDS=3                         # every target is measured this many times, interleaved;
@@ -11,6 +12,12 @@
 #   BENCH_SERVE_THREADS="2 4 8"            # trackdoc --threads values (default: its own default)
 #   BENCH_DURATION=10s BENCH_WARMUP=3s BENCH_CONNECTIONS=64 BENCH_WRK_THREADS=2
 #   BENCH_NGINX=0                          # skip nginx (then no ratio)
+#   BENCH_PG=0                             # skip PostgreSQL (default: run it; a fresh local
+#                                          # server per run from tests/pg/pg-server.sh, with
+#                                          # fsync and synchronous_commit on)
+#   BENCH_OUTAGE=0                         # skip the run with PostgreSQL stopped (default: run
+#                                          # it: redirects answered from the click spool, then
+#                                          # the time the spool takes to replay)
 #   BENCH_QUIET_WAIT=60                    # seconds to wait for other load to stop before each run
 #   BENCH_KEEP=1                           # keep the temporary folder (databases, logs)
 #   TRACKDOC=path/to/trackdoc              # default build/trackdoc (release build)
@@ -25,6 +32,9 @@ WRK_THREADS=${BENCH_WRK_THREADS:-2}
 SYNC_MODES=${BENCH_SYNC_MODES:-full normal}
 SERVE_THREADS=${BENCH_SERVE_THREADS:-default}
 RUN_NGINX=${BENCH_NGINX:-1}
+RUN_PG=${BENCH_PG:-1}
+RUN_OUTAGE=${BENCH_OUTAGE:-1}
+PG_SERVER=$root/tests/pg/pg-server.sh
 ROUNDS=${BENCH_ROUNDS:-3}
 # A run is disturbed when the rest of the machine (not the server, not wrk) used more than this
 # many cores: another process was competing for the CPUs.
@@ -38,6 +48,10 @@ GOAL_P99_MS=5
 
 tmp=
 pids=()
+pgdir=
+pgurl=
+pgpid=
+PG_SAID=
 
 say() { printf 'redirect: %s\n' "$*" >&2; }
 fail() {
@@ -70,6 +84,7 @@ cleanup() {
     local rc=$? p
     trap - EXIT INT TERM
     for p in "${pids[@]}"; do stop_pid "$p"; done
+    [[ -n $pgdir ]] && "$PG_SERVER" stop "$pgdir" >/dev/null 2>&1
     if [[ -n $tmp && -d $tmp ]]; then
         if [[ -n ${BENCH_KEEP:-} ]]; then say "kept $tmp"; else rm -rf "$tmp"; fi
     fi
@@ -86,10 +101,11 @@ forget_pid() {
     pids=("${keep[@]+"${keep[@]}"}")
 }
 
-# Sum of user+system CPU ticks of a process and its direct children (nginx workers).
+# Sum of user+system CPU ticks of processes and their direct children (nginx workers, the
+# PostgreSQL server's backends): $1 is one pid or several separated by spaces.
 cpu_ticks() {
-    local total=0 p f
-    for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+    local total=0 p f top
+    for p in $(for top in $1; do echo "$top"; pgrep -P "$top" 2>/dev/null || true; done); do
         f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
         f=${f##*) } # fields after the command name; utime and stime are fields 14 and 15
         read -r -a a <<<"$f"
@@ -142,7 +158,9 @@ to_ms() {
 # Counts the rows of link_clicks.
 count_clicks() {
     local db=$1 id=$2
-    if command -v python3 >/dev/null; then
+    if [[ $db == postgres://* ]]; then
+        psql -X -q -A -t -d "$db" -c "SELECT count(*) FROM link_clicks"
+    elif command -v python3 >/dev/null; then
         python3 - "$db" <<'EOF'
 import sqlite3, sys
 con = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
@@ -266,19 +284,67 @@ medians() {
                 print out } }' "$tmp/results.txt"
 }
 
-# One trackdoc run: fresh database, one link, serve, warm-up, measure, stop, count clicks.
+# Starts a PostgreSQL server for one run (durable: fsync and synchronous_commit on), fresh like
+# the SQLite runs' files: no WAL or checkpoint left by an earlier run; sets pgdir, pgurl and
+# pgpid (its postmaster, for CPU accounting).
+start_pg() {
+    # Not under $tmp: the server's own user (as root, trackdoc-test) must reach its folder.
+    pgdir=$(mktemp -d "${TMPDIR:-/tmp}/trackdoc-bench-pg.XXXXXX")
+    pgurl=$(PG_SERVER_DURABLE=1 "$PG_SERVER" start "$pgdir") ||
+        fail "PostgreSQL did not start (BENCH_PG=0 skips it)"
+    pgpid=$(head -n1 "$pgdir/data/postmaster.pid")
+    psql -X -q -d "$pgurl" -c "ALTER SYSTEM SET log_checkpoints = on" -c "SELECT pg_reload_conf()" >/dev/null
+    [[ -n $PG_SAID ]] && return 0
+    PG_SAID=1
+    say "PostgreSQL $(psql -X -q -A -t -d "$pgurl" -c 'SHOW server_version') at ${pgurl#*@}: fsync $(psql -X -q -A -t -d "$pgurl" -c 'SHOW fsync'), synchronous_commit $(psql -X -q -A -t -d "$pgurl" -c 'SHOW synchronous_commit')"
+}
+
+# Reads a field of the spool in GET /healthz of the server on port $1: "$2" is depth or replayed.
+spool_field() {
+    curl -s "http://127.0.0.1:$1/healthz" | sed -n "s/.*\"spool\":{[^}]*\"$2\":\([0-9]*\).*/\1/p"
+}
+
+# Starts the stopped PostgreSQL server of an outage run and waits until the server on port $1
+# has replayed its spool; sets REPLAY_TEXT.
+replay_spool() {
+    local port=$1 depth t0 t1 i n
+    depth=$(spool_field "$port" depth)
+    PG_SERVER_DURABLE=1 "$PG_SERVER" resume "$pgdir" || fail "PostgreSQL did not start again"
+    t0=$(date +%s.%N)
+    for ((i = 0; i < 6000; i++)); do
+        [[ $(spool_field "$port" depth) == 0 ]] && break
+        sleep 0.1
+    done
+    t1=$(date +%s.%N)
+    n=$(spool_field "$port" replayed)
+    [[ $(spool_field "$port" depth) == 0 ]] || fail "the spool did not drain in 10 minutes"
+    REPLAY_TEXT=$(awk -v d="$depth" -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN {
+        printf "%d spooled, %d replayed in %.1f s after the restart (%.0f clicks/s)", d, n, b - a, n / (b - a) }')
+}
+
+# One trackdoc run: fresh database, one link, serve, warm-up, measure, stop, count clicks. $1 is
+# a SQLite sync mode (full, normal), "postgres", or "postgres-down" (PostgreSQL stopped once the
+# server has followed the link: every redirect is answered from the click spool; then it starts
+# again and the spool is replayed, timed). --no-utm: the 302 carries the destination as it is,
+# as nginx's does.
 run_trackdoc() {
-    local sync=$1 threads=$2 round=$3 name dir db id pid port url line clicks stats answered extra i dur
+    local sync=$1 threads=$2 round=$3 name dir db id pid port url line clicks stats answered extra i dur target cpupids
     name="trackdoc-$sync${threads:+-t$threads}-r$round"
     dir="$tmp/$name"
     db="$dir/bench.db"
+    target="trackdoc sync=$sync${threads:+ threads=$threads}"
     mkdir -p "$dir"
-    id=$(TRACKDOC_SQLITE_SYNC=$sync "$TRACKDOC" link create --url "$DEST" --function Calendly \
+    if [[ $sync == postgres* ]]; then
+        start_pg
+        db=$pgurl
+        target="trackdoc $sync${threads:+ threads=$threads}"
+    fi
+    id=$(TRACKDOC_SQLITE_SYNC=${sync/postgres*/full} "$TRACKDOC" link create --url "$DEST" --function Calendly \
         --job-id "$JOB_ID" --db "$db" --json | sed -n 's/.*"tracking_id": *"\([^"]*\)".*/\1/p')
     [[ -n $id ]] || fail "trackdoc link create gave no tracking_id"
-    TRACKDOC_SQLITE_SYNC=$sync "$TRACKDOC" serve --listen 127.0.0.1:0 --db "$db" \
+    TRACKDOC_SQLITE_SYNC=${sync/postgres*/full} "$TRACKDOC" serve --listen 127.0.0.1:0 --db "$db" \
         --rate-limit-track 0 --rate-limit-api 0 ${threads:+--threads "$threads"} \
-        >"$dir/serve.out" 2>"$dir/serve.err" &
+        --no-utm --spool "$dir/clicks.spool" >"$dir/serve.out" 2>"$dir/serve.err" &
     pid=$!
     pids+=("$pid")
     port=
@@ -294,13 +360,25 @@ run_trackdoc() {
     [[ -n $port ]] || fail "trackdoc serve did not start: $(cat "$dir/serve.err")"
     url="http://127.0.0.1:$port/track/$id"
     wait_ready "$url" "$pid" || fail "trackdoc does not redirect: $(cat "$dir/serve.err")"
-    measure "$name" "$url" "$pid"
+    cpupids=$pid
+    # On PostgreSQL the server is trackdoc and the database's processes together.
+    [[ $sync == postgres ]] && cpupids="$pid $pgpid"
+    # The outage: the link is in the server's cache (wait_ready followed it), the database stops.
+    [[ $sync == postgres-down ]] && { "$PG_SERVER" halt "$pgdir" || fail "cannot stop PostgreSQL"; }
+    measure "$name" "$url" "$cpupids"
+    REPLAY_TEXT=
+    [[ $sync == postgres-down ]] && replay_spool "$port"
     # Stopping drains: every click of a request the server took is committed before exit.
     stop_pid "$pid"
     forget_pid "$pid"
     stats=$(sed -n 's/.*stopped; \([0-9]*\) clicks committed in \([0-9]*\) batches.*/\1 \2/p' \
         "$dir/serve.err")
     clicks=$(count_clicks "$db" "$id") || fail "cannot count the clicks in $db"
+    if [[ $sync == postgres* ]]; then
+        cp "$pgdir/server.log" "$dir/postgres.log" 2>/dev/null || true
+        "$PG_SERVER" stop "$pgdir" >/dev/null 2>&1 || say "stopping PostgreSQL of $name failed"
+        pgdir=
+    fi
     # The readiness probe (one or more 302s) + warm-up + measured run, minus non-302 answers.
     answered=$((WARM_REQ - WARM_BAD + W_REQ - W_BAD))
     extra=$((clicks - answered))
@@ -311,7 +389,9 @@ run_trackdoc() {
     else
         dur="ok"
     fi
-    if [[ -n $stats ]]; then
+    if [[ -n $REPLAY_TEXT && -n $stats ]]; then
+        stats=$REPLAY_TEXT
+    elif [[ -n $stats ]]; then
         stats=$(awk -v s="$stats" 'BEGIN { split(s, a, " "); printf "%d batches, %.1f clicks/batch", a[2], a[2] ? a[1] / a[2] : 0 }')
     else
         # No "stopped; N clicks committed" line: SIGTERM did not stop it and it was killed.
@@ -319,7 +399,7 @@ run_trackdoc() {
         STOP_HANG=1
     fi
     durability+=("$(printf '%-28s %10d %12d  %-10s %s' "$name" "$answered" "$clicks" "$dur" "$stats")")
-    add_result "trackdoc sync=$sync${threads:+ threads=$threads}" "$round"
+    add_result "$target" "$round"
 }
 
 # The reference: nginx with a static 302, run as the current user from a temporary prefix.
@@ -378,6 +458,9 @@ if [[ $RUN_NGINX != 0 && ! -x $NGINX ]]; then
     fail "nginx not found (Debian package: nginx-light); BENCH_NGINX=0 skips it"
 fi
 command -v python3 >/dev/null || say "python3 not found: counting clicks with 'trackdoc link show'"
+if [[ $RUN_PG != 0 ]]; then
+    command -v psql >/dev/null || fail "psql not found (Debian package: postgresql); BENCH_PG=0 skips PostgreSQL"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/trackdoc-bench-redirect.XXXXXX")
 durability=()
@@ -390,7 +473,8 @@ printf 'redirect: wrk -t%s -c%s -d%s --latency (after a %s warm-up), %s rounds, 
 
 : >"$tmp/results.txt"
 for ((round = 1; round <= ROUNDS; round++)); do
-    for sync in $SYNC_MODES; do
+    for sync in $SYNC_MODES $([[ $RUN_PG != 0 ]] && echo postgres) \
+        $([[ $RUN_PG != 0 && $RUN_OUTAGE != 0 ]] && echo postgres-down); do
         for threads in $SERVE_THREADS; do
             [[ $threads == default ]] && threads=
             run_trackdoc "$sync" "$threads" "$round"
@@ -425,7 +509,7 @@ fi
 
 echo
 echo "every 302 has its click (clicks stored >= redirects wrk completed, readiness probe included):"
-printf '  %-28s %10s %12s  %-10s %s\n' run "302s (wrk)" "click rows" check "group commit"
+printf '  %-28s %10s %12s  %-10s %s\n' run "302s (wrk)" "click rows" check "group commit (or spool)"
 for d in "${durability[@]}"; do echo "  $d"; done
 
 if ((STOP_HANG)); then

@@ -13,7 +13,14 @@ export TRACKDOC_BIN="${TRACKDOC_BIN:-build/asan/trackdoc}"
 passed=0
 failed=0
 LOG=$(mktemp -d)
-trap 'rm -rf "$LOG"' EXIT
+PGDIR=""
+# Stops the PostgreSQL server of the PostgreSQL round, if one runs.
+stop_pg() {
+    [ -n "$PGDIR" ] && tests/pg/pg-server.sh stop "$PGDIR"
+    PGDIR=""
+}
+trap 'stop_pg; rm -rf "$LOG"' EXIT
+trap 'exit 130' INT TERM
 
 # Runs one test program; counts its checks into the totals.
 run_suite() {
@@ -49,6 +56,26 @@ fi
 if [ -f tests/e2e/run.py ]; then
     echo "== end-to-end tests"
     run_suite "e2e" python3 tests/e2e/run.py
+fi
+
+# The PostgreSQL round: the storage conformance suite and the end-to-end tests again, against a
+# PostgreSQL server started here (tests/pg/pg-server.sh), stopped when this script exits however
+# it exits. A server that cannot start is a failure, never a skip.
+if [ -x tests/pg/pg-server.sh ]; then
+    echo "== PostgreSQL round"
+    PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/trackdoc-pg.XXXXXX")
+    if PGURL=$(tests/pg/pg-server.sh start "$PGDIR" 2>"$LOG/pg-start"); then
+        run_suite "store/test_store (postgres)" env TD_TEST_STORE="$PGURL" \
+            build/asan/tests/store/test_store
+        [ -f tests/e2e/run.py ] &&
+            run_suite "e2e (postgres)" env TRACKDOC_TEST_DB="$PGURL" python3 tests/e2e/run.py
+    else
+        echo "  [postgres] not ok - the PostgreSQL server of the tests did not start:"
+        tail -n 20 "$LOG/pg-start" | sed 's/^/      /'
+        printf '%-40s %5d passed %5d failed\n' "postgres" 0 1
+        failed=$((failed + 1))
+    fi
+    stop_pg
 fi
 
 if [ -x tests/browser/run.sh ]; then

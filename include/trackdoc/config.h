@@ -36,6 +36,29 @@ typedef struct td_config {
     char storage_dir[1024];     /* TRACKDOC_STORAGE_DIR: generated documents (var/documents) */
     long retention_days;        /* TRACKDOC_RETENTION_DAYS: documents older are deleted, 0 keeps */
     bool db_readonly;           /* TRACKDOC_DB_READONLY: open the database read-only */
+    long session_idle_s;        /* TRACKDOC_SESSION_IDLE: dashboard sessions end after this
+                                   long unused (default 12 h) */
+    bool store_full_ip;         /* TRACKDOC_STORE_FULL_IP: keep whole client addresses of
+                                   clicks (default: IPv4 /24, IPv6 /48) */
+    bool utm_tagging;           /* TRACKDOC_UTM_TAGGING: utm_* on redirects to utm_hosts */
+    char utm_hosts[1024];       /* TRACKDOC_UTM_HOSTS: "" = *.calendly.com; "none" */
+    char calendly_signing_key[1025]; /* TRACKDOC_CALENDLY_SIGNING_KEY (or serve
+                                        --calendly-signing-key-file): "" = webhook off */
+    long calendly_tolerance_ms;      /* TRACKDOC_CALENDLY_TOLERANCE: signed time skew, 5m */
+    bool calendly_store_email;       /* TRACKDOC_CALENDLY_STORE_EMAIL: keep invitee addresses */
+    /* Click classification (docs/classification.md). TRACKDOC_BURST_WINDOW: clicks on two
+     * links of one application from one IP within it are a scanner; default 2 s, -1 off. */
+    long burst_window_ms;
+    /* TRACKDOC_TOO_SOON: a click this soon after the link was made is a scanner; 5 s, -1 off. */
+    long too_soon_ms;
+    /* TRACKDOC_ACCEPT_LANGUAGE_SIGNAL: a browser-looking GET without Accept-Language is a bot
+     * (default true). */
+    bool accept_language_signal;
+    /* TRACKDOC_SPOOL: the click spool of serve (docs/scaling.md#outages); "" = the default,
+     * var/spool/clicks.spool (or the first of clicks-2.spool ... that no other server holds);
+     * "off" = no spool (a click the database cannot take answers 503). */
+    char spool[1024];
+    unsigned long long spool_max; /* TRACKDOC_SPOOL_MAX: bytes of the spool at most, 1 GiB */
 } td_config;
 
 /* Fills c with the built-in defaults. */
@@ -58,6 +81,14 @@ void td_config_default_templates_dir(char *out, size_t n);
 
 /* Parses a log level name. Returns 0 or TD_EINVAL. */
 int td_config_parse_log_level(const char *s, int *out);
+
+/* Parses a size in bytes: a whole number with an optional binary unit, K, M, G or T (also
+ * KiB, MB, ..., any case: 1K = 1024). Returns 0 or TD_EINVAL. */
+int td_config_parse_size(const char *s, unsigned long long *out);
+
+/* Parses a threshold of the click classifier: a duration ("2s", "1500ms", "1m") of at most
+ * max_ms into milliseconds, or "off" (any case), "0" or "0s" into -1. Returns 0 or TD_EINVAL. */
+int td_config_parse_threshold(const char *s, long max_ms, long *out);
 
 #ifdef __cplusplus
 }

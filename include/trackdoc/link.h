@@ -42,7 +42,11 @@ typedef struct td_link {
     int64_t created_at;
     int64_t expires_at;
     bool is_active;
+    int utm_tagging; /* TD_UTM_DEFAULT (the server's rule), TD_UTM_ON or TD_UTM_OFF */
 } td_link;
+
+/* utm_* tagging of one link's redirects (trackdoc/utm.h). */
+enum { TD_UTM_DEFAULT = 0, TD_UTM_ON = 1, TD_UTM_OFF = 2 };
 
 /* What a caller gives to create a link. NULL or "" means absent for every optional field. */
 typedef struct td_link_params {
@@ -54,6 +58,7 @@ typedef struct td_link_params {
     const char *description;    /* optional */
     const char *created_by;     /* optional */
     int64_t expires_at;         /* optional, UTC milliseconds; 0 means never */
+    int utm_tagging;            /* optional: TD_UTM_DEFAULT, TD_UTM_ON or TD_UTM_OFF */
 } td_link_params;
 
 /* Settings of the link tracker. Zero/NULL fields take the documented default. */
@@ -119,6 +124,10 @@ int td_link_resolve(td_tracker *t, const char *tracking_id, int64_t now_ms, td_l
 /* Sets is_active of a link. Returns 0, TD_ENOTFOUND or TD_EDB. */
 int td_link_set_active(td_tracker *t, const char *tracking_id, bool active);
 
+/* Sets the utm tagging of a link's redirects (TD_UTM_DEFAULT, TD_UTM_ON, TD_UTM_OFF).
+ * Returns 0, TD_EINVAL, TD_ENOTFOUND or TD_EDB. */
+int td_link_set_utm(td_tracker *t, const char *tracking_id, int mode);
+
 /* True when s[0..n) is a valid link function name: 1-32 letters, digits or '-'. */
 bool td_link_function_name_ok(const char *s, size_t n);
 
@@ -159,6 +168,11 @@ typedef struct td_click {
     const char *metadata; /* a JSON object as text, or NULL */
     td_click_source click_source;
     bool head; /* a HEAD request: recorded, but not counted as a visit */
+    /* Click truth (include/trackdoc/classify.h): a td_click_class value, why, and the daily
+     * salted hash of IP and user agent that counts unique visitors (NULL: not counted). */
+    int click_class;
+    const char *class_reason;
+    const char *visitor_hash;
 } td_click;
 
 /* Limits applied to click text fields when stored. */

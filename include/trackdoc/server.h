@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "trackdoc/classify.h"
 #include "trackdoc/generate.h"
 #include "trackdoc/link.h"
 #include "trackdoc/recorder.h"
@@ -27,6 +28,16 @@ typedef struct td_server_config {
     size_t max_body;             /* request body limit, default 64 KiB */
     unsigned connection_limit;   /* open connections, default 4096 */
     unsigned connection_timeout; /* idle seconds before a connection is closed, default 30 */
+    bool store_full_ip;          /* keep whole client addresses; default IPv4 /24, IPv6 /48 */
+    td_classify_config classify; /* thresholds of the click classifier */
+    const char *utm_hosts;       /* destinations whose redirects carry utm_* (trackdoc/utm.h);
+                                    NULL = TD_UTM_DEFAULT_HOSTS, "none" = no tagging */
+    bool no_utm;                 /* no utm_* tagging at all */
+    long session_idle_s;         /* dashboard sessions end after this long unused, default 12 h */
+    const char *calendly_key;    /* signing key of POST /webhooks/calendly (never logged); NULL
+                                    or "" answers 503 not_configured */
+    long calendly_tolerance_ms;  /* signed time skew allowed, default 5 minutes */
+    bool calendly_store_email;   /* keep invitee addresses, not only their hashes */
 } td_server_config;
 
 /* Binds the listening socket (so that the port is known, even with port 0) without serving

@@ -28,7 +28,7 @@ typedef struct td_store_options {
 } td_store_options;
 
 /* Opens the store named by url: a path, "sqlite:PATH" or "file:PATH" (SQLite), or
- * "postgres://..." / "postgresql://..." (not built yet: TD_ENOTSUP). NULL or "" means
+ * "postgres://..." / "postgresql://..." (PostgreSQL through libpq). NULL or "" means
  * TD_STORE_DEFAULT. The folder of a SQLite file is created when missing. opts may be NULL.
  * On failure *out is NULL and errmsg (errsz bytes, may be NULL) says why.
  * Returns 0, TD_EINVAL (bad URL or option), TD_ENOTSUP, TD_ENOTFOUND (must_exist and there is
@@ -68,6 +68,10 @@ int td_store_link_get(td_store *st, const char *tracking_id, td_link *out);
 /* Sets is_active. Returns 0, TD_ENOTFOUND or TD_EDB. */
 int td_store_link_set_active(td_store *st, const char *tracking_id, bool active);
 
+/* Sets the utm tagging of a link's redirects: TD_UTM_DEFAULT (stored NULL: the server's
+ * rule), TD_UTM_ON (1) or TD_UTM_OFF (0). Returns 0, TD_EINVAL, TD_ENOTFOUND or TD_EDB. */
+int td_store_link_set_utm(td_store *st, const char *tracking_id, int mode);
+
 /* Most rows one listing call gives. */
 #define TD_LINK_LIST_MAX 100000
 
@@ -104,6 +108,7 @@ typedef struct td_click_filter {
     int64_t since;     /* UTC ms, inclusive; 0 = no bound */
     int64_t until;     /* UTC ms, exclusive; 0 = no bound */
     bool include_head; /* count HEAD requests too */
+    unsigned classes;  /* TD_CLASS_BIT set of click classes counted; 0 = every class */
 } td_click_filter;
 
 /* How an aggregate groups clicks. */
@@ -114,6 +119,7 @@ typedef enum td_click_group {
     TD_GROUP_FUNCTION, /* key: link_function */
     TD_GROUP_LINK,     /* key: tracking_id */
     TD_GROUP_METHOD,   /* key: "GET" or "HEAD" */
+    TD_GROUP_CLASS,    /* key: click_class ("human", "bot", "preview", "scanner") */
 } td_click_group;
 
 typedef struct td_click_row {
@@ -121,12 +127,86 @@ typedef struct td_click_row {
     int64_t clicks;
     int64_t first_click; /* UTC ms */
     int64_t last_click;  /* UTC ms */
+    int64_t visitors;    /* distinct visitor hashes among these clicks */
 } td_click_row;
 
 /* Counts clicks matching f grouped by g; calls cb per group (only groups with clicks).
  * cb returns non-zero to stop. Returns 0, TD_EINVAL or TD_EDB. */
 int td_store_click_groups(td_store *st, const td_click_filter *f, td_click_group g,
                           int (*cb)(void *ud, const td_click_row *row), void *ud);
+
+/* ---- click rollups: the counts analytics read (fast on any number of clicks) ----
+ *
+ * The three calls below answer from daily counts, so a period is whole UTC days: f->since and
+ * f->until must be UTC midnights (or 0: unbounded), else TD_EINVAL. Their semantics are those
+ * of the same counts over link_clicks (a backend may compute them either way); the SQLite
+ * backend keeps rollup tables current with triggers on every insert, update and delete of a
+ * click. Strings in the rows are valid during the callback only. */
+
+/* The clicks of one link that share a class, a method and a source. */
+typedef struct td_click_total {
+    const char *tracking_id;
+    const char *click_class;  /* "human", "bot", "preview" or "scanner" */
+    const char *http_method;  /* "GET" or "HEAD" */
+    const char *click_source; /* td_click_source_name */
+    int64_t clicks;           /* > 0 */
+    int64_t first_click;      /* UTC ms of the first and last of these clicks */
+    int64_t last_click;
+} td_click_total;
+
+/* Calls cb, ordered by tracking_id, class, method and source, for every such group of the
+ * clicks matching f: tracking_id, job_id, application_id (of the clicks' links), the period,
+ * classes, and include_head (false: GET requests only). Returns 0, TD_EINVAL, TD_ENOTSUP
+ * (a backend without rollups) or TD_EDB; a non-zero return of cb stops and is returned. */
+int td_store_click_totals(td_store *st, const td_click_filter *f,
+                          int (*cb)(void *ud, const td_click_total *row), void *ud);
+
+/* The clicks of one UTC day that share a link function, a class and a method. */
+typedef struct td_click_day {
+    const char *day; /* "YYYY-MM-DD" */
+    const char *link_function;
+    const char *click_class;
+    const char *http_method;
+    int64_t clicks; /* > 0 */
+} td_click_day;
+
+/* Calls cb, ordered by day, function, class and method, for every such group of the clicks
+ * matching f (as td_store_click_totals; no link, job or application: every link). Returns 0,
+ * TD_EINVAL, TD_ENOTSUP or TD_EDB. */
+int td_store_click_days(td_store *st, const td_click_filter *f,
+                        int (*cb)(void *ud, const td_click_day *row), void *ud);
+
+/* A job's GET clicks in a period. */
+typedef struct td_click_job {
+    const char *job_id;
+    int64_t human_clicks; /* GET clicks of class human */
+    int64_t clicks;       /* GET clicks of the classes of f->classes (0: every class) */
+} td_click_job;
+
+/* Calls cb for the limit (1..1000) jobs with the most human GET clicks in f's period (links
+ * without a job are left out), ordered by human_clicks, then clicks, both descending, then
+ * job_id; a job is listed only when one of its two counts is above 0. f may set only since,
+ * until and classes (which only decides the clicks column). Returns 0, TD_EINVAL, TD_ENOTSUP
+ * or TD_EDB. */
+int td_store_click_top_jobs(td_store *st, const td_click_filter *f, int limit,
+                            int (*cb)(void *ud, const td_click_job *row), void *ud);
+
+/* Sets the class and reason of stored clicks (a burst seen after its first clicks were
+ * recorded). Unknown click ids are ignored. Returns 0 or TD_EDB. */
+int td_store_click_reclassify(td_store *st, const char *const *click_ids, size_t n, int click_class,
+                              const char *reason);
+
+/* Deletes the clicks before a time (UTC ms, exclusive); *deleted_out (may be NULL) gets how
+ * many. A backend may delete in batches, each its own transaction (SQLite: 1000 clicks), so
+ * that recording goes on meanwhile; after a failure the clicks deleted so far stay deleted.
+ * Returns 0 or TD_EDB. */
+int td_store_click_purge(td_store *st, int64_t before, int64_t *deleted_out);
+
+/* The salt of a day for visitor hashes: day is "YYYY-MM-DD" (UTC); the first caller of a day
+ * makes it (random, 32 bytes, written as 64 hex characters into salt_hex), every process sharing
+ * the database gets the same one, and salts of days before keep_from ("YYYY-MM-DD") are deleted
+ * so that old hashes can no longer be tied to an address. Returns 0 or TD_EDB. */
+int td_store_visitor_salt(td_store *st, const char *day, const char *keep_from, char salt_hex[65]);
 
 /* ---- api_keys ---- */
 
@@ -237,6 +317,126 @@ int td_store_document_mark_deleted(td_store *st, const char *filename, int64_t n
  * for funnels. Returns 0 or TD_EDB. */
 int td_store_document_count(td_store *st, const char *job_id, const char *application_id,
                             int64_t *out);
+
+/* Counts documents (deleted ones too) per job_id, for the report's funnel: calls cb once per
+ * job in job_id order (key "" for documents without a job, listed first); cb returns non-zero
+ * to stop (that value is returned). Returns 0 or TD_EDB. */
+int td_store_document_groups(td_store *st, int (*cb)(void *ud, const char *job_id, int64_t n),
+                             void *ud);
+
+/* ---- link_conversions (Calendly bookings, trackdoc/calendly.h) ---- */
+
+/* Field sizes, each including the terminating NUL. */
+#define TD_CONV_URI_SIZE 513   /* invitee_uri, scheduled_event_uri, old/new_invitee */
+#define TD_CONV_TEXT_SIZE 257  /* event_name and each utm_* value */
+#define TD_CONV_EMAIL_SIZE 321 /* invitee_email */
+#define TD_CONV_TYPE_SIZE 33   /* event_type */
+
+/* The two event types a row can have. */
+#define TD_CONV_CREATED "invitee.created"
+#define TD_CONV_CANCELED "invitee.canceled"
+
+/* One row of link_conversions: one Calendly webhook event about one invitee (a booking, or the
+ * cancellation of one). Both events of a booking are kept as two rows; (invitee_uri,
+ * event_type) is unique. Strings are "" when the column is NULL; times are UTC ms, 0 when
+ * NULL. */
+typedef struct td_conversion {
+    char conversion_id[37];             /* UUIDv7, made by the caller */
+    char invitee_uri[TD_CONV_URI_SIZE]; /* Calendly's invitee URI, never "" */
+    char event_type[TD_CONV_TYPE_SIZE]; /* TD_CONV_CREATED or TD_CONV_CANCELED */
+    char tracking_id[TD_LINK_ID_SIZE];  /* the link the invitee came through, "" if unknown */
+    char job_id[TD_LINK_UUID_SIZE];     /* attributed job, "" if none */
+    char application_id[TD_LINK_UUID_SIZE];
+    char link_function[TD_LINK_FUNCTION_SIZE]; /* of the link; "" without a tracking_id */
+    char attribution[16]; /* "tracking_id", "campaign" or "none" (then no job, application) */
+    char utm_source[TD_CONV_TEXT_SIZE], utm_medium[TD_CONV_TEXT_SIZE],
+        utm_campaign[TD_CONV_TEXT_SIZE], utm_content[TD_CONV_TEXT_SIZE],
+        utm_term[TD_CONV_TEXT_SIZE]; /* the tracking object as Calendly sent it */
+    char scheduled_event_uri[TD_CONV_URI_SIZE];
+    char event_name[TD_CONV_TEXT_SIZE];
+    int64_t scheduled_start, scheduled_end;
+    char invitee_email[TD_CONV_EMAIL_SIZE]; /* "" unless TRACKDOC_CALENDLY_STORE_EMAIL */
+    char invitee_hash[65]; /* hex HMAC-SHA256 of the address (td_calendly_invitee_hash) */
+    char status[16];       /* the invitee's status in the event: "active" or "canceled" */
+    bool rescheduled;      /* Calendly's payload.rescheduled: this invitee moved to new_invitee */
+    char old_invitee[TD_CONV_URI_SIZE]; /* set on the invitee.created of a rescheduled booking */
+    char new_invitee[TD_CONV_URI_SIZE];
+    int64_t created_at;  /* Calendly's created_at of the event */
+    int64_t received_at; /* when trackdoc stored the row */
+    /* Read only (computed by get and list, ignored by insert): the created_at (else
+     * received_at) of the invitee.canceled row of the same invitee_uri, 0 when there is none. */
+    int64_t canceled_at;
+} td_conversion;
+
+/* Stores c unless a row with the same (invitee_uri, event_type) exists: a webhook delivered
+ * twice is stored once. *created_out tells whether this call inserted it; either way the stored
+ * row is not changed. Safe against concurrent deliveries: the unique index decides (SQLite:
+ * INSERT ... ON CONFLICT (invitee_uri, event_type) DO NOTHING; PostgreSQL the same).
+ * Returns 0, TD_EINVAL (event_type or attribution not one of the values above, or an empty
+ * invitee_uri or conversion_id; nothing stored) or TD_EDB. */
+int td_store_conversion_insert(td_store *st, const td_conversion *c, bool *created_out);
+
+/* Reads the row of (invitee_uri, event_type), canceled_at included. Returns 0, TD_ENOTFOUND or
+ * TD_EDB. */
+int td_store_conversion_get(td_store *st, const char *invitee_uri, const char *event_type,
+                            td_conversion *out);
+
+/* Which rows a listing or a count takes. NULL or "" fields do not filter; filters combine
+ * with AND. */
+typedef struct td_conversion_filter {
+    const char *job_id;
+    const char *application_id;
+    const char *tracking_id;
+    const char *event_type; /* listing only: TD_CONV_CREATED or TD_CONV_CANCELED */
+    int limit;              /* listing only: 1..TD_LINK_LIST_MAX */
+    /* Listing only, keyset cursor: rows strictly before (received_at, conversion_id) in the
+     * order of the listing; 0/"" = from the newest. */
+    int64_t after_received_at;
+    const char *after_conversion_id;
+} td_conversion_filter;
+
+/* Calls cb for each row matching f, newest first (received_at DESC, conversion_id DESC), at
+ * most f->limit rows, canceled_at filled; cb returns non-zero to stop (that value is
+ * returned). Returns 0, TD_EINVAL (limit out of range) or TD_EDB. */
+int td_store_conversion_list(td_store *st, const td_conversion_filter *f,
+                             int (*cb)(void *ud, const td_conversion *c), void *ud);
+
+/* How booking counts are grouped. */
+typedef enum td_conversion_group {
+    TD_CONV_GROUP_ALL = 0,     /* one row, key "" (given even when there is no row) */
+    TD_CONV_GROUP_JOB,         /* key: job_id ("" for bookings without one) */
+    TD_CONV_GROUP_APPLICATION, /* key: application_id ("" for none) */
+    TD_CONV_GROUP_LINK,        /* key: tracking_id ("" for none) */
+    TD_CONV_GROUP_FUNCTION,    /* key: link_function of the link ("" without one) */
+} td_conversion_group;
+
+/* Booking counts of one group. With every event delivered, bookings = active + cancellations.
+ *   bookings:      invitee.created rows without old_invitee (a new meeting, not a reschedule)
+ *   cancellations: invitee.canceled rows with rescheduled false (a meeting called off)
+ *   reschedules:   invitee.canceled rows with rescheduled true (moved to a new invitee)
+ *   active:        invitee.created rows (reschedules included) whose invitee_uri has no
+ *                  invitee.canceled row anywhere in the table (whatever the filter)
+ *   first_at, last_at: min and max of coalesce(created_at, received_at) over the group's rows */
+typedef struct td_conversion_row {
+    const char *key;
+    int64_t bookings, cancellations, reschedules, active;
+    int64_t first_at, last_at;
+} td_conversion_row;
+
+/* Counts the rows matching f (event_type, limit and cursor ignored) grouped by g, in key order;
+ * calls cb per group (TD_CONV_GROUP_ALL: once, zeros when nothing matches). cb returns non-zero
+ * to stop. Returns 0, TD_EINVAL (unknown grouping) or TD_EDB. */
+int td_store_conversion_groups(td_store *st, const td_conversion_filter *f, td_conversion_group g,
+                               int (*cb)(void *ud, const td_conversion_row *row), void *ud);
+
+/* ---- store_secrets ---- */
+
+/* A per-database secret by name (1..64 bytes): the first caller makes it (32 random bytes,
+ * written as 64 lower-case hex characters), every later caller and every process sharing the
+ * database gets the same one (insert-if-absent, then read). It never changes. Used to key
+ * hashes that must match across events without storing what they hash ("calendly_invitee").
+ * Returns 0, TD_EINVAL (bad name), TD_EIO (no random source) or TD_EDB. */
+int td_store_secret(td_store *st, const char *name, char hex[65]);
 
 #ifdef __cplusplus
 }

@@ -87,6 +87,9 @@ int cmd_render(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_privacy(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -1,4 +1,4 @@
-/* trackdoc link create|show|list|deactivate|activate */
+/* trackdoc link create|show|list|deactivate|activate|utm */
 #include "cli/cli.h"
 
 #include "core/id.h"
@@ -10,6 +10,7 @@ static const char usage[] =
     "\n"
     "  create --url URL --function F [--job-id UUID] [--application-id UUID] [--type T]\n"
     "         [--description TEXT] [--created-by NAME] [--expires-at TIME | --expires-in 30d]\n"
+    "         [--utm on|off|default]\n"
     "         makes (or finds: same job, application, function and URL give the same link)\n"
     "         a tracked link and prints it\n"
     "  show ID [--days N]         the link, its clicks by source and per day\n"
@@ -17,6 +18,8 @@ static const char usage[] =
     "       [--limit N]           links, newest first\n"
     "  deactivate ID              /track/ID answers 410 from now on\n"
     "  activate ID                turns it back on\n"
+    "  utm ID on|off|default      utm_* parameters on this link's redirects: always, never,\n"
+    "                             or as the server decides (Calendly links by default)\n"
     "\n"
     "Every subcommand takes --db URL (TRACKDOC_DB) and --json; create, show and list take\n"
     "--base-url URL (TRACKDOC_BASE_URL, default http://127.0.0.1:8080), the base of the\n"
@@ -38,6 +41,7 @@ enum {
     O_ACTIVE,
     O_LIMIT,
     O_BASE,
+    O_UTM,
 };
 
 static const struct option options[] = {
@@ -56,6 +60,7 @@ static const struct option options[] = {
     {"days", required_argument, NULL, O_DAYS},
     {"active", required_argument, NULL, O_ACTIVE},
     {"limit", required_argument, NULL, O_LIMIT},
+    {"utm", required_argument, NULL, O_UTM},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -68,8 +73,21 @@ struct args {
     bool json;
     long days, limit;
     int active;
-    const char *pos; /* the positional ID */
+    const char *pos;  /* the positional ID */
+    const char *pos2; /* a second positional (link utm ID MODE) */
 };
+
+/* Parses on|off|default (also true/false) into a TD_UTM_* mode; -1 when unreadable. */
+static int utm_mode(const char *s)
+{
+    bool b;
+
+    if (strcasecmp(s, "default") == 0)
+        return TD_UTM_DEFAULT;
+    if (td_config_parse_bool(s, &b) != 0)
+        return -1;
+    return b ? TD_UTM_ON : TD_UTM_OFF;
+}
 
 /* Parses the options shared by every subcommand; which ones apply is checked by each. */
 static void parse(int argc, char **argv, td_config *c, struct args *a)
@@ -145,12 +163,18 @@ static void parse(int argc, char **argv, td_config *c, struct args *a)
         case O_LIMIT:
             a->limit = cli_parse_long(cmd, "--limit", optarg, 1, 1000);
             break;
+        case O_UTM:
+            if ((a->p.utm_tagging = utm_mode(optarg)) < 0)
+                usage_error(cmd, "--utm \"%s\": expected on, off or default", optarg);
+            break;
         case 'h':
             cli_help(usage);
         }
     }
     if (optind < argc)
         a->pos = argv[optind++];
+    if (optind < argc && strcmp(a->sub, "utm") == 0)
+        a->pos2 = argv[optind++];
     if (optind < argc)
         usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 }
@@ -211,6 +235,8 @@ static void print_link(const td_link *l)
         printf("expires_at      %s\n", iso);
     }
     printf("active          %s\n", l->is_active ? "yes" : "no");
+    if (l->utm_tagging != TD_UTM_DEFAULT)
+        printf("utm_tagging     %s\n", l->utm_tagging == TD_UTM_ON ? "on" : "off");
 }
 
 /* link create */
@@ -295,7 +321,10 @@ static int link_show(td_config *c, struct args *a)
         die("no link has the tracking id \"%s\"", a->pos);
     if (rc)
         link_fail("cannot read the link", rc, st);
-    rc = td_report_link(st, &l, (int)(a->days ? a->days : 30), td_time_now_ms(), &rep);
+    {
+        td_report_opts ro = {.days = (int)a->days}; /* human clicks, as trackdoc stats */
+        rc = td_report_link(st, &l, &ro, &rep);
+    }
     if (rc)
         link_fail("cannot read the clicks", rc, st);
     if (a->json) {
@@ -303,10 +332,11 @@ static int link_show(td_config *c, struct args *a)
     } else {
         print_link(&l);
         cs = json_object_get(rep, "click_statistics");
-        printf("\nclicks          %" JSON_INTEGER_FORMAT " (HEAD requests: %" JSON_INTEGER_FORMAT
-               ")\n",
+        printf("\nclicks          %" JSON_INTEGER_FORMAT
+               " (human clicks; HEAD requests: %" JSON_INTEGER_FORMAT ")\n",
                json_integer_value(json_object_get(cs, "total_clicks")),
                json_integer_value(json_object_get(cs, "head_requests")));
+        print_counts(json_object_get(cs, "by_class"), "by class       ");
         printf("first click     %s\n", json_string_value(json_object_get(cs, "first_click"))
                                            ? json_string_value(json_object_get(cs, "first_click"))
                                            : "-");
@@ -417,6 +447,38 @@ static int link_set_active(td_config *c, struct args *a, bool active)
     return 0;
 }
 
+/* link utm ID on|off|default */
+static int link_set_utm(td_config *c, struct args *a)
+{
+    static const char *const said[] = {
+        [TD_UTM_DEFAULT] = "as the server decides", [TD_UTM_ON] = "on", [TD_UTM_OFF] = "off"};
+    td_store *st;
+    td_tracker *tr;
+    int mode, rc;
+
+    if (!a->pos || !a->pos2)
+        usage_error("link utm", "give the tracking id and on, off or default");
+    if ((mode = utm_mode(a->pos2)) < 0)
+        usage_error("link utm", "\"%s\": expected on, off or default", a->pos2);
+    st = cli_store_open(a->cmd, c, CLI_DB_MIGRATED);
+    tr = link_tracker(a, c, st);
+    rc = td_link_set_utm(tr, a->pos, mode);
+    if (rc == TD_ENOTFOUND)
+        die("no link has the tracking id \"%s\"", a->pos);
+    if (rc)
+        link_fail("cannot change the link", rc, st);
+    if (a->json)
+        cli_print_json(json_pack("{s:s, s:o}", "tracking_id", a->pos, "utm_tagging",
+                                 mode == TD_UTM_ON    ? json_true()
+                                 : mode == TD_UTM_OFF ? json_false()
+                                                      : json_null()));
+    else
+        printf("%s: utm parameters %s\n", a->pos, said[mode]);
+    td_tracker_free(tr);
+    td_store_close(st);
+    return 0;
+}
+
 /* Refuses options that the subcommand does not use (allowed: a mask of option bits). */
 static void check_options(const struct args *a, unsigned allowed)
 {
@@ -437,12 +499,14 @@ int cmd_link(int argc, char **argv)
         unsigned allowed;
     } subs[] = {
         {"create", BIT(O_URL) | BIT(O_FUNCTION) | BIT(O_JOB) | BIT(O_APP) | BIT(O_TYPE) |
-                       BIT(O_DESC) | BIT(O_BY) | BIT(O_EXP_AT) | BIT(O_EXP_IN) | BIT(O_BASE)},
+                       BIT(O_DESC) | BIT(O_BY) | BIT(O_EXP_AT) | BIT(O_EXP_IN) | BIT(O_BASE) |
+                       BIT(O_UTM)},
         {"show", BIT(O_DAYS) | BIT(O_BASE)},
         {"list",
          BIT(O_JOB) | BIT(O_APP) | BIT(O_FUNCTION) | BIT(O_ACTIVE) | BIT(O_LIMIT) | BIT(O_BASE)},
         {"deactivate", 0},
         {"activate", 0},
+        {"utm", 0},
     };
     struct args a = {.active = -1};
     unsigned allowed = 0;
@@ -450,7 +514,7 @@ int cmd_link(int argc, char **argv)
     td_config c;
 
     if (argc < 2)
-        usage_error("link", "give a subcommand: create, show, list, deactivate or activate");
+        usage_error("link", "give a subcommand: create, show, list, deactivate, activate or utm");
     a.sub = argv[1];
     if (strcmp(a.sub, "--help") == 0 || strcmp(a.sub, "-h") == 0)
         cli_help(usage);
@@ -476,5 +540,7 @@ int cmd_link(int argc, char **argv)
         return link_set_active(&c, &a, false);
     if (strcmp(a.sub, "activate") == 0)
         return link_set_active(&c, &a, true);
+    if (strcmp(a.sub, "utm") == 0)
+        return link_set_utm(&c, &a);
     usage_error("link", "unknown subcommand '%s'", a.sub);
 }

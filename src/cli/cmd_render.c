@@ -376,8 +376,10 @@ int cmd_render(int argc, char **argv)
     if (strcmp(model_for(&a), "none") != 0) {
         json_t *shaped = NULL;
         char merr[256];
-        if (td_model_apply(model_for(&a), data, &shaped, merr, sizeof merr) != 0)
+        if (td_model_apply(model_for(&a), data, &shaped, merr, sizeof merr) != 0) {
+            json_decref(data); /* die() exits: nothing may stay allocated behind it */
             die("data %s: %s", a.data_path, merr);
+        }
         json_decref(data);
         data = shaped;
     }

@@ -14,6 +14,9 @@ static const struct cli_cmd commands[] = {
     {"generate", cmd_generate, "one tracked document per row of a jobs CSV, into a folder"},
     {"profile", cmd_profile, "set, show, list and delete candidate profiles"},
     {"db", cmd_db, "migrate the database and show its schema version"},
+    {"classify", cmd_classify, "tell people from bots, previews and scanners by user agent"},
+    {"stats", cmd_stats, "click analytics: every link, one link, a job or an application"},
+    {"privacy", cmd_privacy, "purge clicks recorded before a date"},
     {"version", cmd_version, "print the version"},
 };
 

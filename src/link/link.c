@@ -3,6 +3,8 @@
  * caches only make the common cases (same job rendered again, hot redirects) fast. */
 #include "core/common.h"
 
+#include <stdatomic.h>
+
 #include "core/id.h"
 #include "core/lru.h"
 #include "core/time.h"
@@ -14,6 +16,10 @@
 #define DEFAULT_FUNCTIONS "Calendly,LinkedIn,Portfolio"
 #define DEFAULT_BASE_URL "http://127.0.0.1:8080"
 #define CTX_KEY_MAX (TD_LINK_URL_SIZE + 3 * TD_LINK_UUID_SIZE + TD_LINK_FUNCTION_SIZE)
+/* While the store fails, one redirect at a time asks it again (a database that does not answer
+ * holds that one for its connect timeout, not every redirect), and a cached link asks at most
+ * once per STORE_RETRY_MS: its cached copy answers meanwhile. */
+#define STORE_RETRY_MS 1000
 
 struct td_tracker {
     td_store *st;
@@ -25,6 +31,9 @@ struct td_tracker {
     td_lru *by_id;  /* tracking_id -> td_link */
     td_lru *by_ctx; /* context key -> tracking_id */
     int64_t ttl_ms;
+    /* 0 while the store answers; else until when cached links do not ask it */
+    _Atomic int64_t store_down_until;
+    atomic_bool probing; /* a lookup is asking the store while it is down */
 };
 
 /* A link_function name: 1-32 letters, digits or '-'. */
@@ -119,6 +128,8 @@ int td_tracker_new(td_store *st, const td_link_config *cfg, td_tracker **out, ch
         goto out;
     }
     t->st = st;
+    atomic_init(&t->store_down_until, 0);
+    atomic_init(&t->probing, false);
     t->ttl_ms = cfg->cache_ttl_ms > 0 ? cfg->cache_ttl_ms : 2000;
     rc = set_base_url(t, cfg->base_url && *cfg->base_url ? cfg->base_url : DEFAULT_BASE_URL, ebuf,
                       sizeof ebuf);
@@ -278,6 +289,12 @@ static int prepare(td_tracker *t, const td_link_params *p, td_link *l, const cha
         return TD_ETIME;
     }
     l->expires_at = p->expires_at;
+    if (p->utm_tagging != TD_UTM_DEFAULT && p->utm_tagging != TD_UTM_ON &&
+        p->utm_tagging != TD_UTM_OFF) {
+        *field_out = "utm_tagging";
+        return TD_EINVAL;
+    }
+    l->utm_tagging = p->utm_tagging;
     l->is_active = true;
     return 0;
 }
@@ -430,12 +447,40 @@ static int link_state(const td_link *l, int64_t now)
     return 0;
 }
 
+/* Tells whether a lookup may ask the store: always while it answers; while it is down, one
+ * lookup at a time (*probe is then set), and a cached link only once its wait is over. */
+static bool store_may_ask(td_tracker *t, bool cached, int64_t now, bool *probe)
+{
+    int64_t until = atomic_load(&t->store_down_until);
+
+    *probe = false;
+    if (until == 0)
+        return true;
+    if (cached && now < until && until - now <= STORE_RETRY_MS)
+        return false;
+    if (atomic_exchange(&t->probing, true))
+        return false;
+    *probe = true;
+    return true;
+}
+
+/* Notes whether the store answered a lookup, and ends a probe. */
+static void store_answered(td_tracker *t, int rc, int64_t now, bool probe)
+{
+    if (rc == TD_EDB)
+        atomic_store(&t->store_down_until, now + STORE_RETRY_MS);
+    else if (atomic_load(&t->store_down_until) != 0)
+        atomic_store(&t->store_down_until, 0);
+    if (probe)
+        atomic_store(&t->probing, false);
+}
+
 /* Looks a link up for a redirect, cache first. */
 int td_link_resolve(td_tracker *t, const char *tracking_id, int64_t now_ms, td_link *out)
 {
     size_t n;
     int64_t stamp;
-    bool cached;
+    bool cached, probe;
     int rc;
 
     if (!td_link_id_valid(tracking_id))
@@ -444,18 +489,25 @@ int td_link_resolve(td_tracker *t, const char *tracking_id, int64_t now_ms, td_l
     cached = td_lru_get(t->by_id, tracking_id, n, out, &stamp) == 0;
     if (cached && now_ms - stamp < t->ttl_ms)
         return link_state(out, now_ms);
+    /* The store is down: a known link keeps redirecting, an unknown one cannot be checked. */
+    if (!store_may_ask(t, cached, now_ms, &probe))
+        return cached ? link_state(out, now_ms) : TD_EDB;
     if (cached) {
         td_link fresh;
         rc = td_store_link_get(t->st, tracking_id, &fresh);
-        if (rc == TD_EDB) /* the store is down: a known link keeps redirecting */
+        store_answered(t, rc, now_ms, probe);
+        if (rc == TD_EDB)
             return link_state(out, now_ms);
         if (rc) {
             td_lru_remove(t->by_id, tracking_id, n);
             return rc;
         }
         *out = fresh;
-    } else if ((rc = td_store_link_get(t->st, tracking_id, out)) != 0) {
-        return rc;
+    } else {
+        rc = td_store_link_get(t->st, tracking_id, out);
+        store_answered(t, rc, now_ms, probe);
+        if (rc)
+            return rc;
     }
     td_lru_put(t->by_id, tracking_id, n, out, now_ms);
     return link_state(out, now_ms);
@@ -469,6 +521,19 @@ int td_link_set_active(td_tracker *t, const char *tracking_id, bool active)
     if (!td_link_id_valid(tracking_id))
         return TD_ENOTFOUND;
     rc = td_store_link_set_active(t->st, tracking_id, active);
+    td_lru_remove(t->by_id, tracking_id, strlen(tracking_id));
+    return rc;
+}
+
+/* Sets the utm tagging of a link; the cached copy is dropped (other processes see it within the
+ * cache TTL, like a deactivation). */
+int td_link_set_utm(td_tracker *t, const char *tracking_id, int mode)
+{
+    int rc;
+
+    if (!td_link_id_valid(tracking_id))
+        return TD_ENOTFOUND;
+    rc = td_store_link_set_utm(t->st, tracking_id, mode);
     td_lru_remove(t->by_id, tracking_id, strlen(tracking_id));
     return rc;
 }

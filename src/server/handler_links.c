@@ -82,6 +82,27 @@ static bool read_expiry(td_req *r, json_t *obj, const char *prefix, int64_t *out
     return true;
 }
 
+/* Reads utm_tagging (true, false, or null/absent for the server's rule) into *mode. */
+static bool read_utm(td_req *r, json_t *obj, const char *prefix, int *mode, enum MHD_Result *res)
+{
+    json_t *v = json_object_get(obj, "utm_tagging");
+    char ptr[128];
+
+    if (!v)
+        return true;
+    if (json_is_null(v)) {
+        *mode = TD_UTM_DEFAULT;
+        return true;
+    }
+    if (!json_is_boolean(v)) {
+        snprintf(ptr, sizeof ptr, "%s/utm_tagging", prefix);
+        *res = td__reply_error(r, 400, "invalid_type", ptr, "%s must be true, false or null", ptr);
+        return false;
+    }
+    *mode = json_is_true(v) ? TD_UTM_ON : TD_UTM_OFF;
+    return true;
+}
+
 /* Reads the fields of one link from the object at JSON pointer prefix ("" or "/links/2");
  * defaults come from base (the batch's shared fields). */
 static bool read_params(td_req *r, json_t *obj, const char *prefix, const td_link_params *base,
@@ -105,6 +126,8 @@ static bool read_params(td_req *r, json_t *obj, const char *prefix, const td_lin
     FIELD(description, LEN_DESC);
     FIELD(created_by, LEN_BY);
 #undef FIELD
+    if (!read_utm(r, obj, prefix, &p->utm_tagging, res))
+        return false;
     if (json_object_get(obj, "expires_at") || json_object_get(obj, "expires_in"))
         return read_expiry(r, obj, prefix, &p->expires_at, res);
     return true;
@@ -339,11 +362,13 @@ enum MHD_Result td__handle_record_click(td_req *r)
         }
     }
     c.head = method && strcmp(method, "HEAD") == 0;
-    c.ip_address = ip;
     c.user_agent = ua;
     c.referrer_url = ref;
     c.session_id = sid;
     c.metadata = meta_text;
+    /* Another front-end's click: its user agent and method are judged; whether it sent
+     * Accept-Language is unknown, and its clicks are not checked for bursts. */
+    td__truth_fill(r, &c, ip, false, false, false);
     r->extra = td_arena_strdup(&r->arena, c.click_id);
     if (!r->extra)
         goto out;
@@ -499,6 +524,46 @@ static enum MHD_Result set_active(td_req *r, bool active)
 enum MHD_Result td__handle_link_deactivate(td_req *r)
 {
     return set_active(r, false);
+}
+
+/* PATCH /api/link-tracking/links/{id}: {"utm_tagging": true|false|null}; answers the link. */
+enum MHD_Result td__handle_link_patch(td_req *r)
+{
+    enum MHD_Result res = MHD_NO;
+    json_t *body = td__req_json(r, &res);
+    const char *key;
+    json_t *v;
+    int mode = TD_UTM_DEFAULT, rc;
+    td_link l;
+
+    if (!body)
+        return res;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "utm_tagging") != 0) {
+            res = td__reply_error(r, 400, "invalid_value", NULL,
+                                  "only utm_tagging can be changed; \"%.64s\" cannot", key);
+            goto out;
+        }
+    }
+    if (!json_object_get(body, "utm_tagging")) {
+        res = td__reply_error(r, 400, "missing_field", "/utm_tagging", "/utm_tagging is required");
+        goto out;
+    }
+    if (!read_utm(r, body, "", &mode, &res))
+        goto out;
+    if ((rc = td_link_set_utm(r->srv->tr, r->params[0], mode)) != 0 ||
+        (rc = td_link_get(r->srv->tr, r->params[0], &l)) != 0) {
+        res = td__reply_rc(r, rc, NULL, "link");
+        goto out;
+    }
+    v = td_link_json(&l);
+    if (v)
+        json_object_set_new(v, "success", json_true());
+    res = td__reply_json(r, 200, v);
+out:
+    json_decref(body);
+    return res;
 }
 
 /* POST /api/link-tracking/links/{id}/activate */

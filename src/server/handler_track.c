@@ -85,23 +85,26 @@ static const char *click_metadata(td_req *r)
 static enum MHD_Result track_resume(td_req *r)
 {
     int rc = atomic_load(&r->click_rc);
-    td_buf body;
+    td_buf body, location;
     enum MHD_Result res;
 
     if (rc)
         return track_error(r, rc);
     td_buf_init(&body, 16384);
-    if (td_buf_adds(&body, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Redirecting"
+    td_buf_init(&location, 8192);
+    if (td_utm_location(r->srv->utm, r->link, &location) ||
+        td_buf_adds(&body, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Redirecting"
                            "</title></head><body><p>Redirecting to <a href=\"") ||
-        td__html_escape(&body, r->link->original_url) || td_buf_adds(&body, "\">") ||
+        td__html_escape(&body, td_buf_str(&location)) || td_buf_adds(&body, "\">") ||
         td__html_escape(&body, r->link->original_url) ||
         td_buf_adds(&body, "</a>.</p></body></html>\n")) {
         td_buf_release(&body);
+        td_buf_release(&location);
         return MHD_NO;
     }
     {
         const char *const headers[] = {"Location",
-                                       r->link->original_url,
+                                       td_buf_str(&location),
                                        "Cache-Control",
                                        "private, no-store",
                                        "X-Robots-Tag",
@@ -110,6 +113,7 @@ static enum MHD_Result track_resume(td_req *r)
         res = td__reply_raw(r, 302, "text/html; charset=utf-8", body.data, body.len, headers);
     }
     td_buf_release(&body);
+    td_buf_release(&location);
     return res;
 }
 
@@ -130,11 +134,17 @@ enum MHD_Result td__handle_track(td_req *r)
     if ((rc = td_click_init(&c, r->link->tracking_id)) != 0)
         return track_error(r, rc);
     referrer = td__req_header(r, "Referer");
-    c.ip_address = r->ip[0] ? r->ip : NULL;
     c.user_agent = td__req_header(r, "User-Agent");
     c.referrer_url = referrer;
     c.click_source = td_click_source_of(referrer, td_tracker_base_host(s->tr));
     c.head = r->method == M_HEAD;
     c.metadata = click_metadata(r);
+    /* Every click gets its 302, whatever its class: mail security blocks mails whose links
+     * fail, and a person behind a misjudged agent must still arrive. */
+    td__truth_fill(r, &c, r->ip[0] ? r->ip : NULL, true,
+                   td__req_header(r, "Accept-Language") != NULL, true);
+    /* The earlier clicks of a burst were queued before this one; their reclassification goes
+     * right behind them (r may be gone once the click is submitted). */
+    td__truth_after(r);
     return td__req_record_click(r, &c, track_resume);
 }

@@ -7,18 +7,23 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "core/arena.h"
 #include "trackdoc/apikey.h"
+#include "core/time.h"
 #include "trackdoc/buf.h"
+#include "trackdoc/classify.h"
 #include "trackdoc/generate.h"
 #include "trackdoc/link.h"
 #include "trackdoc/recorder.h"
 #include "trackdoc/server.h"
 #include "trackdoc/store.h"
+#include "trackdoc/utm.h"
 
 typedef struct td_ratelimit td_ratelimit;
+typedef struct td_sessions td_sessions;
 
 struct td_server {
     struct MHD_Daemon *daemon;
@@ -28,12 +33,23 @@ struct td_server {
     td_generator *gen; /* the document service, may be NULL */
     td_server_config cfg;
     td_ratelimit *rl_api, *rl_track;
+    /* Dashboard sign-ins (session.c); sign-in attempts per IP, NULL when limits are off. */
+    td_sessions *sessions;
+    td_ratelimit *rl_login;
     int listen_fd; /* ours until the daemon takes it */
     int port;
     int64_t started_ms;
     atomic_int inflight;  /* requests between their first byte and their completion */
     atomic_int suspended; /* requests waiting for their click's commit */
     atomic_bool draining;
+    /* Click truth (clicktruth.c). */
+    td_classifier *classifier;
+    td_burst *burst;
+    bool truth_ready; /* td__truth_init ran */
+    td_utm *utm;      /* utm_* tagging of redirects */
+    pthread_mutex_t salt_lock;
+    char salt_day[TD_TIME_ISO_SIZE]; /* "YYYY-MM-DD" of salt */
+    char salt[65];                   /* today's visitor-hash salt, "" when unknown */
 };
 
 enum {
@@ -53,6 +69,7 @@ enum {
     R_RL_TRACK = 1 << 2, /* redirect rate limit */
     R_BODY = 1 << 3,     /* reads a JSON body */
     R_BIG_BODY = 1 << 4, /* body up to TD_BIG_BODY instead of the server's max_body */
+    R_SESSION = 1 << 5,  /* a dashboard page: the session cookie sets authed (session.c) */
 };
 
 /* The body limit of R_BIG_BODY routes (POST /resume, POST /cover-letter): a long résumé with
@@ -94,11 +111,30 @@ struct td_req {
     atomic_int click_rc;
     td_link *link;
     void *extra;
+    /* Earlier clicks of a burst this click revealed (clicktruth.c). */
+    char burst_ids[TD_BURST_MAX_EARLIER][TD_LINK_UUID_SIZE];
+    size_t n_burst;
 };
 
 /* The route table, in match order (src/server/routes.c). */
 extern const struct td_route td__routes[];
 extern const size_t td__nroutes;
+
+/* ---- click truth (src/server/clicktruth.c) ---- */
+
+/* Makes the classifier and the burst detector from s->cfg. Returns 0, TD_EINVAL or TD_ENOMEM
+ * (err says why). */
+int td__truth_init(td_server *s, char *err, size_t errsz);
+
+/* Frees what td__truth_init made. */
+void td__truth_free(td_server *s);
+
+/* Classifies c (r->link is its link), hashes its visitor, truncates ip into c->ip_address. */
+void td__truth_fill(td_req *r, td_click *c, const char *ip, bool know_al, bool has_al,
+                    bool with_burst);
+
+/* Queues the reclassification of the earlier clicks of a burst found by td__truth_fill. */
+void td__truth_after(td_req *r);
 
 /* ---- responses (src/server/respond.c) ---- */
 
@@ -180,8 +216,11 @@ enum MHD_Result td__handle_link_list(td_req *r);
 enum MHD_Result td__handle_link_get(td_req *r);
 enum MHD_Result td__handle_link_deactivate(td_req *r);
 enum MHD_Result td__handle_link_activate(td_req *r);
+enum MHD_Result td__handle_link_patch(td_req *r);
 enum MHD_Result td__handle_analytics(td_req *r);
 enum MHD_Result td__handle_job_summary(td_req *r);
+enum MHD_Result td__handle_application_summary(td_req *r);
+enum MHD_Result td__handle_report(td_req *r);
 enum MHD_Result td__handle_candidate_create(td_req *r);
 enum MHD_Result td__handle_candidate_list(td_req *r);
 enum MHD_Result td__handle_candidate_get(td_req *r);
@@ -191,5 +230,82 @@ enum MHD_Result td__handle_candidate_delete(td_req *r);
 enum MHD_Result td__handle_resume(td_req *r);
 enum MHD_Result td__handle_cover_letter(td_req *r);
 enum MHD_Result td__handle_download(td_req *r);
+enum MHD_Result td__handle_calendly_webhook(td_req *r);
+enum MHD_Result td__handle_conversion_list(td_req *r);
+
+/* ---- dashboard sessions (src/server/session.c) ---- */
+
+/* The session cookie's value: 43 base62 characters (256 bits) and a NUL. */
+#define TD_SESSION_TOKEN_SIZE 44
+#define TD_SESSION_COOKIE "td_session"
+
+/* Who a session belongs to: the API key that signed in (its hash, to see a revocation). */
+typedef struct td_session_info {
+    char key_id[37];
+    char key_name[129];
+    char key_hash[65];
+} td_session_info;
+
+/* Makes a table of at most max sessions that end after idle_ms without use or max_age_ms
+ * after sign-in. Returns 0, TD_EINVAL or TD_ENOMEM; free with td__sessions_free. */
+int td__sessions_new(size_t max, int64_t idle_ms, int64_t max_age_ms, td_sessions **out);
+
+/* Frees a table; NULL is a no-op. */
+void td__sessions_free(td_sessions *ss);
+
+/* Starts a session for who and writes its token (only its SHA-256 is kept). A full table drops
+ * the session idle longest. Returns 0 or TD_EIO. */
+int td__sessions_create(td_sessions *ss, const td_session_info *who, int64_t now_ms,
+                        char token[TD_SESSION_TOKEN_SIZE]);
+
+/* Checks a token and marks the session used at now_ms. Returns 0 (and *out), TD_ENOTFOUND or
+ * TD_EEXPIRED (the session is then forgotten). */
+int td__sessions_check(td_sessions *ss, const char *token, int64_t now_ms, td_session_info *out);
+
+/* Ends the session of a token; an unknown token is a no-op. */
+void td__sessions_drop(td_sessions *ss, const char *token);
+
+/* Counts the live sessions at now_ms. */
+size_t td__sessions_count(td_sessions *ss, int64_t now_ms);
+
+/* Sets r->authed and r->key from the session cookie when it names a live session whose API key
+ * is still active. *go_on is false when a response was queued instead (503: the database). */
+enum MHD_Result td__session_auth(td_req *r, bool *go_on);
+
+/* ---- dashboard charts (src/server/svg.c) ---- */
+
+typedef struct td_svg_day {
+    char date[11]; /* "YYYY-MM-DD" */
+    int64_t human, filtered;
+} td_svg_day;
+
+/* Appends a bar chart of n days (human clicks, filtered ones stacked above) as inline SVG of
+ * viewBox width x height; id makes its element ids unique, cls is added to its class. Returns 0,
+ * TD_ETOOBIG or TD_ENOMEM. */
+int td__svg_daily(td_buf *b, const td_svg_day *days, size_t n, int width, int height,
+                  const char *id, const char *cls);
+
+/* Appends a small horizontal bar showing value out of max. */
+int td__svg_meter(td_buf *b, int64_t value, int64_t max);
+
+/* ---- dashboard assets (generated from web/ by web/embed.sh) ---- */
+
+struct td_asset {
+    const char *name; /* "dashboard.css" */
+    const char *type; /* Content-Type */
+    const unsigned char *data;
+    size_t len;
+};
+extern const struct td_asset td__assets[];
+extern const size_t td__nassets;
+
+/* ---- dashboard handlers (src/server/handler_dashboard.c) ---- */
+enum MHD_Result td__handle_dash_overview(td_req *r);
+enum MHD_Result td__handle_dash_login_page(td_req *r);
+enum MHD_Result td__handle_dash_login(td_req *r);
+enum MHD_Result td__handle_dash_logout(td_req *r);
+enum MHD_Result td__handle_dash_job(td_req *r);
+enum MHD_Result td__handle_dash_link(td_req *r);
+enum MHD_Result td__handle_dash_asset(td_req *r);
 
 #endif

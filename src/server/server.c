@@ -441,6 +441,11 @@ static enum MHD_Result request_start(td_req *r)
         if (!ok)
             return res;
     }
+    if (r->route->flags & R_SESSION) {
+        enum MHD_Result res = td__session_auth(r, &ok);
+        if (!ok)
+            return res;
+    }
     /* The body buffer was made before the route was known: give it the route's limit. */
     if (r->route->flags & R_BIG_BODY)
         r->body.max = TD_MAX(s->cfg.max_body, TD_BIG_BODY);
@@ -578,6 +583,10 @@ static void server_free(td_server *s)
         close(s->listen_fd);
     td__ratelimit_free(s->rl_api);
     td__ratelimit_free(s->rl_track);
+    td__ratelimit_free(s->rl_login);
+    td__sessions_free(s->sessions);
+    td__truth_free(s);
+    td_utm_free(s->utm);
     free(s);
 }
 
@@ -618,6 +627,21 @@ int td_server_new(const td_server_config *cfg, td_server **out, char *err, size_
     if (s->cfg.rate_limit_track > 0 &&
         (rc = td__ratelimit_new(s->cfg.rate_limit_track, TD_MAX(10.0, 2 * s->cfg.rate_limit_track),
                                 65536, &s->rl_track)) != 0)
+        goto out;
+    if ((rc = td__truth_init(s, err, errsz)) != 0)
+        goto out;
+    if ((rc = td_utm_new(s->cfg.utm_hosts, !s->cfg.no_utm, &s->utm)) != 0) {
+        snprintf(err, errsz, "utm hosts \"%s\": not a domain pattern list", s->cfg.utm_hosts);
+        goto out;
+    }
+    /* Dashboard sign-ins: 10 attempts at once, then one every 6 s per address. */
+    if (s->cfg.rate_limit_api > 0 && (rc = td__ratelimit_new(1.0 / 6, 10, 4096, &s->rl_login)) != 0)
+        goto out;
+    if (s->cfg.session_idle_s <= 0)
+        s->cfg.session_idle_s = 12 * 3600;
+    if ((rc = td__sessions_new(4096, (int64_t)s->cfg.session_idle_s * 1000,
+                               TD_MAX((int64_t)s->cfg.session_idle_s, 7 * 86400) * 1000,
+                               &s->sessions)) != 0)
         goto out;
     if ((rc = open_listener(s->cfg.listen, &s->listen_fd, &s->port, err, errsz)) != 0)
         goto out;

@@ -2,6 +2,7 @@
 #include "core/common.h"
 
 #include "store/store_int.h"
+#include "trackdoc/classify.h"
 
 struct td_store {
     const struct td_store_ops *ops;
@@ -43,25 +44,21 @@ int td_store_open(const char *url, const td_store_options *opts, td_store **out,
     last_error[0] = '\0';
     if (!opts)
         opts = &defaults;
-    if (strncmp(target, "postgres://", 11) == 0 || strncmp(target, "postgresql://", 13) == 0) {
-        snprintf(err, sizeof err,
-                 "the PostgreSQL backend is not built yet; use a SQLite path such as %s",
-                 TD_STORE_DEFAULT);
-        rc = TD_ENOTSUP;
-        goto out;
-    }
-    if (strncmp(target, "sqlite:", 7) == 0)
+    /* A PostgreSQL URL goes to libpq whole: "postgres://" alone means the PG* variables. */
+    if (strncmp(target, "postgres://", 11) == 0 || strncmp(target, "postgresql://", 13) == 0)
+        ops = &td__store_pg_ops;
+    else if (strncmp(target, "sqlite:", 7) == 0)
         target += 7;
     else if (strncmp(target, "file:", 5) == 0)
         target += 5;
-    if (strncmp(target, "//", 2) == 0) /* sqlite:///abs/path */
+    if (ops == &td__store_sqlite_ops && strncmp(target, "//", 2) == 0) /* sqlite:///abs/path */
         target += 2;
     if (!*target) {
         snprintf(err, sizeof err, "empty database path in \"%s\"", url);
         rc = TD_EINVAL;
         goto out;
     }
-    if (strstr(target, "://")) {
+    if (ops == &td__store_sqlite_ops && strstr(target, "://")) {
         snprintf(err, sizeof err,
                  "unknown database URL scheme in \"%s\" (use a path, sqlite:PATH "
                  "or postgres://...)",
@@ -148,6 +145,14 @@ int td_store_link_set_active(td_store *st, const char *tracking_id, bool active)
     return st->ops->link_set_active(st->be, tracking_id, active);
 }
 
+/* Sets the utm tagging of a link. */
+int td_store_link_set_utm(td_store *st, const char *tracking_id, int mode)
+{
+    if (mode != TD_UTM_DEFAULT && mode != TD_UTM_ON && mode != TD_UTM_OFF)
+        return td__store_error(TD_EINVAL, "unknown utm tagging mode %d", mode);
+    return st->ops->link_set_utm(st->be, tracking_id, mode);
+}
+
 /* Lists links matching a filter. */
 int td_store_link_list(td_store *st, const td_link_filter *f, int (*cb)(void *ud, const td_link *l),
                        void *ud)
@@ -170,6 +175,87 @@ int td_store_click_groups(td_store *st, const td_click_filter *f, td_click_group
                           int (*cb)(void *ud, const td_click_row *row), void *ud)
 {
     return st->ops->click_groups(st->be, f, g, cb, ud);
+}
+
+/* Checks that a rollup period is whole UTC days. */
+static int rollup_period(const td_click_filter *f)
+{
+    const int64_t day = 86400000LL;
+
+    if (f->since < 0 || f->until < 0 || f->since % day || f->until % day)
+        return td__store_error(TD_EINVAL, "a rollup period starts and ends at UTC midnight");
+    return 0;
+}
+
+/* Reads per-link totals from the rollups. */
+int td_store_click_totals(td_store *st, const td_click_filter *f,
+                          int (*cb)(void *ud, const td_click_total *row), void *ud)
+{
+    int rc = rollup_period(f);
+
+    if (rc)
+        return rc;
+    if (!st->ops->click_totals)
+        return td__store_error(TD_ENOTSUP, "%s has no click rollups", st->ops->name);
+    return st->ops->click_totals(st->be, f, cb, ud);
+}
+
+/* Reads daily counts from the rollups. */
+int td_store_click_days(td_store *st, const td_click_filter *f,
+                        int (*cb)(void *ud, const td_click_day *row), void *ud)
+{
+    int rc = rollup_period(f);
+
+    if (rc)
+        return rc;
+    if (!st->ops->click_days)
+        return td__store_error(TD_ENOTSUP, "%s has no click rollups", st->ops->name);
+    return st->ops->click_days(st->be, f, cb, ud);
+}
+
+/* Ranks jobs by human clicks. */
+int td_store_click_top_jobs(td_store *st, const td_click_filter *f, int limit,
+                            int (*cb)(void *ud, const td_click_job *row), void *ud)
+{
+    int rc = rollup_period(f);
+
+    if (rc)
+        return rc;
+    if (limit < 1 || limit > 1000)
+        return td__store_error(TD_EINVAL, "limit must be between 1 and 1000");
+    if ((f->tracking_id && *f->tracking_id) || (f->job_id && *f->job_id) ||
+        (f->application_id && *f->application_id))
+        return td__store_error(TD_EINVAL, "top jobs cover every link");
+    if (!st->ops->click_top_jobs)
+        return td__store_error(TD_ENOTSUP, "%s has no click rollups", st->ops->name);
+    return st->ops->click_top_jobs(st->be, f, limit, cb, ud);
+}
+
+/* Reclassifies stored clicks. */
+int td_store_click_reclassify(td_store *st, const char *const *click_ids, size_t n, int click_class,
+                              const char *reason)
+{
+    if (n == 0)
+        return 0;
+    if (click_class < 0 || click_class >= TD_CLASS_COUNT)
+        return td__store_error(TD_EINVAL, "unknown click class %d", click_class);
+    return st->ops->click_reclassify(st->be, click_ids, n, click_class, reason);
+}
+
+/* Deletes clicks before a time. */
+int td_store_click_purge(td_store *st, int64_t before, int64_t *deleted_out)
+{
+    int64_t dummy;
+
+    return st->ops->click_purge(st->be, before, deleted_out ? deleted_out : &dummy);
+}
+
+/* Gets or makes the visitor-hash salt of a day. */
+int td_store_visitor_salt(td_store *st, const char *day, const char *keep_from, char salt_hex[65])
+{
+    if (strlen(day) != 10 || !keep_from || strlen(keep_from) != 10)
+        return td__store_error(TD_EINVAL, "days are YYYY-MM-DD");
+    return st->ops->visitor_salt(st->be, day, keep_from, salt_hex);
 }
 
 /* Stores an API key hash. */
@@ -275,4 +361,69 @@ int td_store_document_count(td_store *st, const char *job_id, const char *applic
                             int64_t *out)
 {
     return st->ops->document_count(st->be, job_id, application_id, out);
+}
+
+/* Counts documents per job. */
+int td_store_document_groups(td_store *st, int (*cb)(void *ud, const char *job_id, int64_t n),
+                             void *ud)
+{
+    return st->ops->document_groups(st->be, cb, ud);
+}
+
+/* True when s is one of the two event types of link_conversions. */
+static bool conversion_type_ok(const char *s)
+{
+    return s && (strcmp(s, TD_CONV_CREATED) == 0 || strcmp(s, TD_CONV_CANCELED) == 0);
+}
+
+/* Stores a Calendly event once per (invitee_uri, event_type). */
+int td_store_conversion_insert(td_store *st, const td_conversion *c, bool *created_out)
+{
+    bool dummy;
+
+    if (!conversion_type_ok(c->event_type))
+        return td__store_error(TD_EINVAL, "unknown conversion event type \"%.40s\"", c->event_type);
+    if (strcmp(c->attribution, "tracking_id") != 0 && strcmp(c->attribution, "campaign") != 0 &&
+        strcmp(c->attribution, "none") != 0)
+        return td__store_error(TD_EINVAL, "unknown attribution \"%.20s\"", c->attribution);
+    if (!c->invitee_uri[0] || !c->conversion_id[0])
+        return td__store_error(TD_EINVAL, "a conversion needs an invitee_uri and an id");
+    return st->ops->conversion_insert(st->be, c, created_out ? created_out : &dummy);
+}
+
+/* Reads the row of one invitee event. */
+int td_store_conversion_get(td_store *st, const char *invitee_uri, const char *event_type,
+                            td_conversion *out)
+{
+    if (!conversion_type_ok(event_type) || !invitee_uri || !*invitee_uri)
+        return td__store_error(TD_ENOTFOUND, "no such conversion");
+    return st->ops->conversion_get(st->be, invitee_uri, event_type, out);
+}
+
+/* Lists conversions, newest first. */
+int td_store_conversion_list(td_store *st, const td_conversion_filter *f,
+                             int (*cb)(void *ud, const td_conversion *c), void *ud)
+{
+    if (f->limit < 1 || f->limit > TD_LINK_LIST_MAX)
+        return td__store_error(TD_EINVAL, "limit must be 1 to %d", TD_LINK_LIST_MAX);
+    if (f->event_type && *f->event_type && !conversion_type_ok(f->event_type))
+        return td__store_error(TD_EINVAL, "unknown conversion event type");
+    return st->ops->conversion_list(st->be, f, cb, ud);
+}
+
+/* Counts bookings grouped by job, application or link. */
+int td_store_conversion_groups(td_store *st, const td_conversion_filter *f, td_conversion_group g,
+                               int (*cb)(void *ud, const td_conversion_row *row), void *ud)
+{
+    if ((int)g < TD_CONV_GROUP_ALL || (int)g > TD_CONV_GROUP_FUNCTION)
+        return td__store_error(TD_EINVAL, "unknown conversion grouping");
+    return st->ops->conversion_groups(st->be, f, g, cb, ud);
+}
+
+/* Gets or makes a per-database secret. */
+int td_store_secret(td_store *st, const char *name, char hex[65])
+{
+    if (!name || !*name || strlen(name) > 64)
+        return td__store_error(TD_EINVAL, "secret names are 1 to 64 bytes");
+    return st->ops->secret(st->be, name, hex);
 }

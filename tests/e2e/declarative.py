@@ -423,7 +423,8 @@ def check_vars(step, env):
 def run_argv(step, env, rep):
     argv = subst(step["argv"], env)
     exp = subst(step.get("expect", {}), env)
-    r = harness.run_cli(argv, timeout=step.get("timeout", 60))
+    stdin = subst(step["stdin"], env) if "stdin" in step else None
+    r = harness.run_cli(argv, timeout=step.get("timeout", 60), stdin=stdin)
     rep.debug("trackdoc %s -> exit %s\n  stdout: %s\n  stderr: %s" % (
         " ".join(argv)[:300], r.returncode, r.stdout[:600], r.stderr[:600]))
     problems = []
@@ -475,7 +476,8 @@ def run_argv(step, env, rep):
 
 # The keys each part of a step may have: a misspelt key is an error, not a check that
 # silently never runs.
-STEP_KEYS = {"name", "request", "argv", "expect", "save", "save_counts", "repeat",
+# stdin: text given to a CLI step's standard input (none otherwise).
+STEP_KEYS = {"name", "request", "argv", "stdin", "expect", "save", "save_counts", "repeat",
              "until_status", "sleep", "timeout"}
 REQUEST_KEYS = {"method", "path", "headers", "auth", "json", "pad_to", "body", "body_size",
                 "chunked", "send_body", "timeout"}
@@ -496,7 +498,7 @@ def check_step(step):
     allowed, must = (HTTP_EXPECT_KEYS, "status") if "request" in step else (CLI_EXPECT_KEYS, "exit")
     unknown = (set(step) - STEP_KEYS) | (set(exp) - allowed)
     if "request" in step:
-        unknown |= set(step["request"]) - REQUEST_KEYS
+        unknown |= (set(step["request"]) - REQUEST_KEYS) | ({"stdin"} & set(step))
     if unknown:
         return "unknown keys %s" % sorted(unknown)
     if must not in exp:
@@ -531,11 +533,12 @@ def run_file(stem, doc, rep, main_server):
     spec = doc.get("server", "main")
     own = None
     server = None
-    env = {"version": harness.version(), "bin": harness.trackdoc_bin(), "repo": REPO}
+    env = {"version": harness.version(), "bin": harness.trackdoc_bin(), "repo": REPO,
+           "backend": "postgres" if harness.postgres() else "sqlite"}
     if spec == "main":
         server = main_server
     elif spec != "none":
-        own = harness.Server(rep, spec["name"], spec.get("args", []))
+        own = harness.Server(rep, spec["name"], spec.get("args", []), env=spec.get("env"))
         try:
             own.start()
         except Exception as e:  # noqa: BLE001 - any start failure is one failed check
@@ -546,7 +549,7 @@ def run_file(stem, doc, rep, main_server):
         env.update(key=server.key, port=server.port, base=server.base, db=server.db)
     else:
         tmp = harness.mkdtemp(stem)
-        env.update(tmp=tmp, db=os.path.join(tmp, "trackdoc.db"))
+        env.update(tmp=tmp, db=harness.fresh_db(os.path.join(tmp, "trackdoc.db")))
     rep.comment("%s: %s" % (stem, doc.get("description", "")))
     try:
         for step in doc["cases"]:

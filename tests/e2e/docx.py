@@ -239,13 +239,18 @@ def test_docx(rep):
             server.start()
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
             cal = [i for i in tracked_ids if i.startswith("lt_calendly_")]
-            conn.request("GET", "/track/" + (cal or tracked_ids)[0])
+            tid = (cal or tracked_ids)[0]
+            conn.request("GET", "/track/" + tid)
             resp = conn.getresponse()
             status, location = resp.status, resp.getheader("Location")
             conn.close()
+            # Calendly links carry trackdoc's utm parameters (for booking attribution).
+            want = re.compile(r"^%s\?utm_source=trackdoc&utm_medium=calendly&utm_campaign="
+                              r"[0-9a-f-]{36}&utm_content=%s$"
+                              % (re.escape(resume.get("calendly_url", "")), re.escape(tid)))
             rep.check(prefix + "the tracked Calendly link of the document answers 302 to the "
-                      "candidate's Calendly URL",
-                      status == 302 and location == resume["calendly_url"],
+                      "candidate's Calendly URL, with trackdoc's utm parameters",
+                      status == 302 and bool(want.match(location or "")),
                       "status %s, Location %r, expected %r" % (status, location,
                                                                resume.get("calendly_url")))
         finally:

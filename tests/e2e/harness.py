@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_BIN = os.path.join(ROOT, "build", "asan", "trackdoc")
@@ -37,10 +38,69 @@ def mkdtemp(tag):
 
 
 def cleanup(keep):
-    """Removes this run's folders, unless keep (a failure leaves them for a post-mortem)."""
+    """Removes this run's folders and PostgreSQL databases, unless keep (a failure leaves them
+    for a post-mortem)."""
     if not keep:
         for d in TEMP_DIRS:
             shutil.rmtree(d, ignore_errors=True)
+        for name in PG_DATABASES:
+            psql(TEST_DB, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name, check=False)
+
+
+# TRACKDOC_TEST_DB=postgres://...: the run uses that PostgreSQL server instead of SQLite files.
+# Every server, and every {db} of a case, gets a database of its own there (CREATE DATABASE),
+# so that tests stay independent as with their own SQLite files.
+TEST_DB = os.environ.get("TRACKDOC_TEST_DB", "")
+PG_DATABASES = []
+
+
+def postgres():
+    """True when this run tests the PostgreSQL backend."""
+    return TEST_DB.startswith(("postgres://", "postgresql://"))
+
+
+def psql(url, sql, check=True):
+    """Runs sql with psql on the database at url; returns its rows as lists of strings."""
+    p = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                        "-d", url, "-c", sql], capture_output=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    if check and p.returncode != 0:
+        raise RuntimeError("psql %s: %s" % (sql[:80], p.stderr.decode(errors="replace").strip()))
+    out = p.stdout.decode(errors="replace")
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def fresh_db(sqlite_path):
+    """A new empty database: sqlite_path, or with TRACKDOC_TEST_DB a new PostgreSQL database
+    whose URL is returned."""
+    if not postgres():
+        return sqlite_path
+    name = "e2e_%d_%d" % (os.getpid(), len(PG_DATABASES) + 1)
+    psql(TEST_DB, "CREATE DATABASE %s" % name)
+    PG_DATABASES.append(name)
+    parts = urllib.parse.urlsplit(TEST_DB)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def query(db, sql):
+    """The rows of a query on a test database (a SQLite path opened read-only, or a PostgreSQL
+    URL), as lists of strings: what a user looking into their database would see."""
+    if db.startswith(("postgres://", "postgresql://")):
+        return psql(db, sql)
+    import sqlite3
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+    try:
+        return [[str(v) for v in row] for row in con.execute(sql).fetchall()]
+    finally:
+        con.close()
+
+
+def skip_on_postgres(rep, name, reason):
+    """Says, on PostgreSQL runs, that a test is left out and why; returns True when it is."""
+    if postgres():
+        rep.comment("skipped on postgres: %s: %s" % (name, reason))
+        return True
+    return False
 
 
 def trackdoc_bin():
@@ -54,9 +114,10 @@ def version():
 
 
 def child_env():
-    """The environment of every trackdoc process: no TRACKDOC_* settings from the caller, leak
-    detection on, sanitizer reports with stacks."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKDOC_")}
+    """The environment of every trackdoc process: no TRACKDOC_* settings from the caller (nor
+    libpq's PG* ones), leak detection on, sanitizer reports with stacks."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("TRACKDOC_") and not k.startswith("PG")}
     env["ASAN_OPTIONS"] = "detect_leaks=1"
     env["UBSAN_OPTIONS"] = "print_stacktrace=1"
     env["TRACKDOC_LOG_LEVEL"] = "info"
@@ -115,13 +176,14 @@ class Reporter:
 class Server:
     """One `trackdoc serve` on 127.0.0.1 with port 0 and a fresh database folder."""
 
-    def __init__(self, rep, name, args=(), key=True):
+    def __init__(self, rep, name, args=(), key=True, env=None):
         self.rep = rep
         self.name = name
         self.args = list(args)
+        self.env = dict(env or {})  # TRACKDOC_* settings of this server
         self.want_key = key
         self.dir = mkdtemp(name)
-        self.db = os.path.join(self.dir, "db", "trackdoc.db")
+        self.db = fresh_db(os.path.join(self.dir, "db", "trackdoc.db"))
         self.proc = None
         self.port = None
         self.key = None
@@ -147,8 +209,10 @@ class Server:
         argv = [trackdoc_bin(), "serve", "--listen", "127.0.0.1:0", "--db", self.db] + self.args
         self.rep.debug("%s: %s" % (self.name, " ".join(argv)))
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            env = child_env()
+            env.update(self.env)
             self.proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         env=child_env(), cwd=self.dir)
+                                         env=env, cwd=self.dir)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             with open(self.out_path, "r", errors="replace") as f:
@@ -215,11 +279,13 @@ class CliResult:
         self.stderr = stderr
 
 
-def run_cli(argv, timeout=60, cwd=None):
-    """Runs trackdoc with argv (without the program name); returns exit code and output."""
+def run_cli(argv, timeout=60, cwd=None, stdin=None):
+    """Runs trackdoc with argv (without the program name) and stdin (text, or None for no
+    input); returns exit code and output."""
     try:
+        inp = {"stdin": subprocess.DEVNULL} if stdin is None else {"input": stdin.encode("utf-8")}
         p = subprocess.run([trackdoc_bin()] + argv, capture_output=True, timeout=timeout,
-                           env=child_env(), cwd=cwd, stdin=subprocess.DEVNULL)
+                           env=child_env(), cwd=cwd, **inp)
     except subprocess.TimeoutExpired as e:
         return CliResult(argv, None, (e.stdout or b"").decode("utf-8", "replace"),
                          (e.stderr or b"").decode("utf-8", "replace") + "\n(timed out)")

@@ -266,7 +266,7 @@ def test_concurrency(rep, total=20000, nthreads=64):
     want = {tid: n for (tid, _), n in zip(links, load.got_302)}
     per_link = {}
     for tid, _ in links:
-        status, doc = api(server, "GET", "/api/link-tracking/analytics/%s" % tid)
+        status, doc = api(server, "GET", "/api/link-tracking/analytics/%s?include=all" % tid)
         per_link[tid] = (doc or {}).get("click_statistics", {}).get("total_clicks") \
             if status == 200 else "status %d" % status
     rep.check(prefix + "analytics total_clicks of each link equals the 302s its clients got",

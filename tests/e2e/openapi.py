@@ -18,10 +18,14 @@ and an Allow header that lists exactly the spec's methods.
 One check per operation and expected status: `ok - openapi: POST /resume 201 matches the spec`.
 """
 
+import hashlib
+import hmac
 import json
 import os
 import re
 import shutil
+import time
+import urllib.parse
 
 import docx
 import harness
@@ -327,7 +331,8 @@ def parse_routes(path):
     for m in re.finditer(r"\{\s*\"(/[^\"]*)\"\s*,\s*([^,]+?)\s*,\s*([^,]+?)\s*,\s*td__\w+\s*\}",
                          text):
         methods = [C_METHODS[x.strip()] for x in m.group(2).split("|") if x.strip() in C_METHODS]
-        out.append((m.group(1), methods, "R_AUTH" in m.group(3)))
+        # A dashboard page (R_SESSION) needs the session cookie: it is authenticated too.
+        out.append((m.group(1), methods, "R_AUTH" in m.group(3) or "R_SESSION" in m.group(3)))
     return out
 
 
@@ -482,6 +487,14 @@ def scenario_links(run, s):
     run.call(s, one_link, "GET", L + "/links/" + tid, 200)
     run.call(s, one_link, "GET", L + "/links/lt_calendly_00000000000000", 404)
     run.call(s, one_link, "GET", L + "/links/" + tid, 401, auth=False)
+    run.call(s, one_link, "PATCH", L + "/links/" + tid, 200, body={"utm_tagging": False})
+    run.call(s, one_link, "PATCH", L + "/links/" + tid, 200, body={"utm_tagging": None},
+             note="back to the server's rule")
+    run.call(s, one_link, "PATCH", L + "/links/" + tid, 400, body={"utm_tagging": "no"})
+    run.call(s, one_link, "PATCH", L + "/links/lt_calendly_00000000000000", 404,
+             body={"utm_tagging": True})
+    run.call(s, one_link, "PATCH", L + "/links/" + tid, 401, body={"utm_tagging": True},
+             auth=False)
 
     for action in ("deactivate", "activate"):
         p = L + "/links/{id}/" + action
@@ -500,10 +513,26 @@ def scenario_links(run, s):
     run.call(s, an, "GET", "%s/analytics/lt_calendly_00000000000000" % L, 404)
     run.call(s, an, "GET", "%s/analytics/%s" % (L, tid), 401, auth=False)
 
+    run.call(s, an, "GET", "%s/analytics/%s?include=all&format=csv" % (L, tid), 200)
+    run.call(s, an, "GET", "%s/analytics/%s?include=robots" % (L, tid), 400)
+
     js = L + "/jobs/{job_id}/summary"
     run.call(s, js, "GET", "%s/jobs/%s/summary" % (L, JOB), 200)
+    run.call(s, js, "GET", "%s/jobs/%s/summary?include=human,scanner&format=csv" % (L, JOB), 200)
     run.call(s, js, "GET", "%s/jobs/42/summary" % L, 400)
     run.call(s, js, "GET", "%s/jobs/%s/summary" % (L, JOB), 401, auth=False)
+
+    aps = L + "/applications/{application_id}/summary"
+    run.call(s, aps, "GET", "%s/applications/%s/summary?include=all" % (L, APP), 200)
+    run.call(s, aps, "GET", "%s/applications/%s/summary?format=csv" % (L, APP), 200)
+    run.call(s, aps, "GET", "%s/applications/app-1/summary" % L, 400)
+    run.call(s, aps, "GET", "%s/applications/%s/summary" % (L, APP), 401, auth=False)
+
+    rp = L + "/report"
+    run.call(s, rp, "GET", "%s/report?days=7" % L, 200)
+    run.call(s, rp, "GET", "%s/report?days=1&include=all&format=csv" % L, 200)
+    run.call(s, rp, "GET", "%s/report?days=0" % L, 400)
+    run.call(s, rp, "GET", "%s/report" % L, 401, auth=False)
     return tid
 
 
@@ -620,6 +649,68 @@ def scenario_documents(run, s):
     run.call(s, CU, "DELETE", "%s/%s" % (C, USER2), 200, note="without purge")
 
 
+def send_form(s, path, fields, origin=True, cookie=None):
+    """POSTs an HTML form (application/x-www-form-urlencoded) as a browser on the server's own
+    page would: Origin is the server's (or origin, when a string), with the session cookie."""
+    data = urllib.parse.urlencode(fields).encode("ascii")
+    hdrs = [("Content-Type", "application/x-www-form-urlencoded")]
+    if origin:
+        hdrs.append(("Origin", s.base if origin is True else origin))
+    if cookie:
+        hdrs.append(("Cookie", cookie))
+    conn = httpc.Connection("127.0.0.1", s.port, timeout=60)
+    try:
+        conn.send(httpc.build_request("POST", path, hdrs, data))
+        return conn.read_response("POST")
+    finally:
+        conn.close()
+
+
+def scenario_dashboard(run, s, tid):
+    """The dashboard: sign-in (refusals first), the pages with the session cookie, the assets,
+    sign-out. Pages are HTML; errors are JSON for these clients (no Accept: text/html)."""
+    D, login, out = "/dashboard", "/dashboard/login", "/dashboard/logout"
+    html = {"Accept": "text/html"}
+    run.call(s, D, "GET", D, 401, auth=False)
+    run.call(s, D, "GET", D, 303, auth=False, headers=html, note="a browser")
+    run.call(s, login, "GET", login, 200, auth=False)
+    run.call(s, login, "POST", login, 403, note="another site's form",
+             resp=send_form(s, login, {"api_key": s.key}, origin="https://evil.example"))
+    run.call(s, login, "POST", login, 403, note="no Origin, no Referer",
+             resp=send_form(s, login, {"api_key": s.key}, origin=False))
+    run.call(s, login, "POST", login, 401, resp=send_form(s, login, {"api_key": "td_" + "0" * 40}))
+    run.call(s, login, "POST", login, 400, resp=send_form(s, login, {"key": s.key}),
+             note="no api_key field")
+    run.call(s, login, "POST", login, 413, auth=False, content_length=70000)
+    r = run.call(s, login, "POST", login, 303, resp=send_form(s, login, {"api_key": s.key}))
+    cookie = ((r.header("Set-Cookie") if r else None) or "td_session=none").split(";")[0]
+    C = {"Cookie": cookie}
+    run.call(s, D, "GET", D, 200, auth=False, headers=C)
+    run.call(s, D, "GET", D + "?days=0", 400, auth=False, headers=C)
+    run.call(s, login, "GET", login, 303, auth=False, headers=C, note="signed in already")
+    J = D + "/jobs/{job_id}"
+    run.call(s, J, "GET", "%s/jobs/%s" % (D, JOB), 200, auth=False, headers=C)
+    run.call(s, J, "GET", "%s/jobs/%s" % (D, NOBODY), 404, auth=False, headers=C,
+             note="a job without links")
+    run.call(s, J, "GET", "%s/jobs/42" % D, 400, auth=False, headers=C)
+    run.call(s, J, "GET", "%s/jobs/%s" % (D, JOB), 401, auth=False)
+    run.call(s, J, "GET", "%s/jobs/%s" % (D, JOB), 303, auth=False, headers=html)
+    K = D + "/links/{id}"
+    run.call(s, K, "GET", "%s/links/%s?days=7" % (D, tid), 200, auth=False, headers=C)
+    run.call(s, K, "GET", "%s/links/lt_calendly_00000000000000" % D, 404, auth=False, headers=C)
+    run.call(s, K, "GET", "%s/links/%s?days=x" % (D, tid), 400, auth=False, headers=C)
+    run.call(s, K, "GET", "%s/links/%s" % (D, tid), 401, auth=False)
+    run.call(s, K, "GET", "%s/links/%s" % (D, tid), 303, auth=False, headers=html)
+    A = D + "/assets/{name}"
+    run.call(s, A, "GET", D + "/assets/dashboard.css", 200, auth=False)
+    run.call(s, A, "GET", D + "/assets/favicon.svg", 200, auth=False)
+    run.call(s, A, "GET", D + "/assets/app.js", 404, auth=False)
+    run.call(s, out, "POST", out, 403, resp=send_form(s, out, {}, origin="null", cookie=cookie),
+             note="Origin null")
+    run.call(s, out, "POST", out, 303, resp=send_form(s, out, {}, cookie=cookie))
+    run.call(s, D, "GET", D, 401, auth=False, headers=C, note="the cookie after sign-out")
+
+
 def scenario_readonly(run, ro, tid):
     """A replica (--db-readonly, on the main server's database) with small rate limits: the
     503s of writes, the inline document that is not stored, then the 429s."""
@@ -656,8 +747,70 @@ def scenario_readonly(run, ro, tid):
             ("/api/link-tracking/create", "POST", "/api/link-tracking/create",
              {"body": {"original_url": "https://calendly.com/x", "link_function": "Calendly"}}),
             ("/download/{filename}", "GET", "/download/x.md", {}),
-            ("/download/{filename}", "HEAD", "/download/x.md", {})):
+            ("/download/{filename}", "HEAD", "/download/x.md", {}),
+            ("/dashboard/login", "GET", "/dashboard/login", {"auth": False})):
         run.until(ro, op, method, path, 429, 5, note="API bucket empty", **kw)
+    resp = None
+    for _ in range(15):
+        resp = send_form(ro, "/dashboard/login", {"api_key": "td_" + "0" * 40})
+        if resp.status == 429:
+            break
+    run.call(ro, "/dashboard/login", "POST", "/dashboard/login", 429, resp=resp,
+             note="sign-in attempts")
+
+
+CALENDLY_KEY = "openapi-calendly-signing-key"
+
+
+def calendly_post(s, body, sig):
+    """POST /webhooks/calendly with raw bytes and a signature header (None: none)."""
+    hdrs = [("Content-Type", "application/json")]
+    if sig is not None:
+        hdrs.append(("Calendly-Webhook-Signature", sig))
+    conn = httpc.Connection("127.0.0.1", s.port, timeout=60)
+    try:
+        conn.send(httpc.build_request("POST", "/webhooks/calendly", hdrs, body))
+        return conn.read_response("POST")
+    finally:
+        conn.close()
+
+
+def calendly_sign(body, key=CALENDLY_KEY):
+    t = int(time.time())
+    return "t=%d,v1=%s" % (t, hmac.new(key.encode(), b"%d." % t + body,
+                                       hashlib.sha256).hexdigest())
+
+
+def scenario_calendly(run, s, tid):
+    """The webhook (bodies signed here with the server's key) and the bookings listing."""
+    W, C = "/webhooks/calendly", "/api/link-tracking/conversions"
+    booking = {"event": "invitee.created", "created_at": "2031-05-01T09:00:00.000000Z",
+               "payload": {"uri": "https://api.calendly.com/scheduled_events/OA/invitees/OA1",
+                           "email": "rita@example.com", "status": "active",
+                           "scheduled_event": {"uri": "https://api.calendly.com/scheduled_events/OA",
+                                               "name": "30 Minute Meeting",
+                                               "start_time": "2031-05-06T14:00:00.000000Z"},
+                           "tracking": {"utm_source": "trackdoc", "utm_medium": "calendly",
+                                        "utm_campaign": APP, "utm_content": tid}}}
+    for note, obj in (("a booking", booking), ("the same booking again", booking),
+                      ("its cancellation", dict(booking, event="invitee.canceled")),
+                      ("another event type", {"event": "routing_form_submission.created"})):
+        raw = json.dumps(obj).encode()
+        run.call(s, W, "POST", W, 200, body=obj, resp=calendly_post(s, raw, calendly_sign(raw)),
+                 note=note)
+    raw = b"{\"event\": \"invitee.created\", "
+    run.call(s, W, "POST", W, 400, resp=calendly_post(s, raw, calendly_sign(raw)),
+             note="signed, not JSON")
+    raw = json.dumps(booking).encode()
+    run.call(s, W, "POST", W, 401, resp=calendly_post(s, raw, calendly_sign(raw, "other")),
+             note="another key")
+    run.call(s, W, "POST", W, 401, resp=calendly_post(s, raw, None), note="no signature")
+    run.call(s, W, "POST", W, 413, auth=False, content_length=(1 << 20) + 1)
+
+    run.call(s, C, "GET", "%s?job_id=%s&limit=1" % (C, JOB), 200)
+    run.call(s, C, "GET", "%s?tracking_id=%s&event_type=canceled" % (C, tid), 200)
+    run.call(s, C, "GET", C + "?limit=0", 400)
+    run.call(s, C, "GET", C, 401, auth=False)
 
 
 def check_methods(run, rep, s):
@@ -760,6 +913,7 @@ def test_openapi(rep):
 
     run = Run(rep, spec)
     main = harness.Server(rep, "openapi", ["--rate-limit-api", "0", "--rate-limit-track", "0"])
+    main.env["TRACKDOC_CALENDLY_SIGNING_KEY"] = CALENDLY_KEY
     # The shipped templates, and one that does not compile (for the 500 template_error).
     templates = os.path.join(main.dir, "templates")
     shutil.copytree(os.path.join(harness.ROOT, "templates"), templates,
@@ -773,6 +927,8 @@ def test_openapi(rep):
         tid = scenario_links(run, main)
         scenario_candidates(run, main)
         scenario_documents(run, main)
+        scenario_calendly(run, main, tid)
+        scenario_dashboard(run, main, tid)
         check_methods(run, rep, main)
         ro = harness.Server(rep, "openapi-readonly", ["--db-readonly", "--rate-limit-api", "1",
                                                       "--rate-limit-track", "1"], key=False)

@@ -35,7 +35,23 @@ PROCEDURAL = [
     ("docx", lambda rep, main: docx.test_docx(rep)),
     ("service", lambda rep, main: service.test_service(rep)),
     ("openapi", lambda rep, main: __import__("openapi").test_openapi(rep)),
+    ("clicktruth", lambda rep, main: __import__("clicktruth").test_clicktruth(rep)),
+    ("multi", lambda rep, main: __import__("multi").test_multi(rep)),
+    ("outage", lambda rep, main: __import__("outage").test_outage(rep)),
+    ("calendly", lambda rep, main: __import__("calendly").test_calendly(rep)),
 ]
+
+# Left out of PostgreSQL runs (TRACKDOC_TEST_DB), and why; the run says so for each one.
+NOT_ON_POSTGRES = {
+    "load": "counts click rows in the SQLite file (Python's sqlite3); clicks through servers "
+            "on PostgreSQL are counted by multi:",
+    "sigkill": "reads the SQLite file after the kill; multi: kills a server on PostgreSQL",
+    "sigterm": "reads the SQLite file after the stop",
+    "docx": "renders documents with LibreOffice on SQLite files of its own; the store's part "
+            "of rendering runs in 21_render and 33_generate",
+    "service": "reads click rows in the SQLite file",
+    "clicktruth": "reads click classes in the SQLite file",
+}
 
 
 # The procedural tests that run against the main server (the others start their own).
@@ -71,6 +87,12 @@ def main():
     # sigterm) or names one of its checks ("sigterm: every"); its checks then filter themselves.
     procs = [(name, fn) for name, fn in PROCEDURAL if rep.pattern is None
              or rep.pattern in name + ": " or rep.pattern.startswith(name + ":")]
+    if harness.postgres():
+        rep.comment("database: PostgreSQL, a database per server at %s"
+                    % harness.TEST_DB.split("@")[-1])
+        procs = [(name, fn) for name, fn in procs
+                 if not (name in NOT_ON_POSTGRES
+                         and harness.skip_on_postgres(rep, name, NOT_ON_POSTGRES[name]))]
 
     needs_main = any(doc.get("server", "main") == "main" for _, doc in loaded) \
         or any(name in MAIN_PROCS for name, _ in procs)

@@ -136,8 +136,11 @@ def test_tracked_letter(rep, tmp):
 
             status, hdrs, _ = request(server, "GET", "/track/" + cal_id, auth=False,
                                       headers={"Referer": "https://mail.google.com/"})
-            rep.check(PREFIX + "GET the tracked link: 302 to the original Calendly URL",
-                      status == 302 and hdrs.get("location") == CALENDLY,
+            want = ("%s?utm_source=trackdoc&utm_medium=calendly&utm_campaign=%s&utm_content=%s"
+                    % (CALENDLY, APP, cal_id))
+            rep.check(PREFIX + "GET the tracked link: 302 to the original Calendly URL, with "
+                      "the application as utm_campaign and the link as utm_content",
+                      status == 302 and hdrs.get("location") == want,
                       "status %s, Location %r" % (status, hdrs.get("location")))
 
             status, _, body = request(server, "GET", "/api/link-tracking/links/" + cal_id)
@@ -148,7 +151,7 @@ def test_tracked_letter(rep, tmp):
                       "status %s: %s" % (status, body[:300]))
 
             status, _, body = request(server, "GET",
-                                      "/api/link-tracking/jobs/%s/summary" % JOB)
+                                      "/api/link-tracking/jobs/%s/summary?include=all" % JOB)
             summary = as_json(body) or {}
             fn = (summary.get("by_function") or {}).get("Calendly") or {}
             rep.check(PREFIX + "the job summary shows one Calendly click",

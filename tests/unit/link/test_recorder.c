@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "test.h"
+#include "trackdoc/classify.h"
 #include "trackdoc/recorder.h"
 #include "trackdoc/store.h"
 
@@ -169,6 +170,55 @@ static void drain_on_free(void)
     }
 }
 
+/* Counts stored clicks of a class and reason with plain SQLite. */
+static long count_class(const char *cls, const char *reason)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *s = NULL;
+    long n = -1;
+
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h,
+                           "SELECT count(*) FROM link_clicks WHERE click_class = ?1 AND "
+                           "class_reason = ?2",
+                           -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, cls, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            n = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    return n;
+}
+
+/* Classes are stored with the click; a reclassification queued right behind clicks that are
+ * not committed yet still reaches them. */
+static void classes(void)
+{
+    td_recorder *r = NULL;
+    struct counter cnt = {0};
+    char ids[3][TD_LINK_UUID_SIZE];
+
+    td_recorder_new(st, NULL, &r);
+    for (int i = 0; i < 3; i++) {
+        td_click c;
+        td_click_init(&c, link_id);
+        c.click_class = TD_CLASS_HUMAN;
+        c.class_reason = "browser-t";
+        c.visitor_hash = "0123456789abcdef";
+        memcpy(ids[i], c.click_id, sizeof ids[i]);
+        td_recorder_submit(r, &c, count_done, &cnt);
+    }
+    CHECK_INT(td_recorder_reclassify(r, (const char(*)[TD_LINK_UUID_SIZE])ids, 2, TD_CLASS_SCANNER,
+                                     "burst-t"),
+              0, "a reclassification is queued behind its clicks");
+    td_recorder_free(r);
+    CHECK_INT(atomic_load(&cnt.ok), 3, "the three clicks committed");
+    CHECK_INT(count_class("scanner", "burst-t"), 2, "two of them became scanner clicks (burst)");
+    CHECK_INT(count_class("human", "browser-t"), 1, "the third keeps its class and reason");
+}
+
 /* Entry point. */
 int main(void)
 {
@@ -187,6 +237,7 @@ int main(void)
     unknown_link();
     locked_database();
     drain_on_free();
+    classes();
     td_recorder_free(rec);
     td_tracker_free(t);
     td_store_close(st);
