@@ -49,12 +49,12 @@ void td_visitor_hash(const char *salt_hex, const char *ip, const char *user_agen
     unsigned int len = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     /* NUL separators: "a" + "bc" and "ab" + "c" hash differently. */
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-              EVP_DigestUpdate(ctx, salt_hex ? salt_hex : "", strlen(salt_hex ? salt_hex : "") + 1) &&
-              EVP_DigestUpdate(ctx, ip ? ip : "", strlen(ip ? ip : "") + 1) &&
-              EVP_DigestUpdate(ctx, user_agent ? user_agent : "",
-                               strlen(user_agent ? user_agent : "")) &&
-              EVP_DigestFinal_ex(ctx, md, &len) && len >= 16;
+    bool ok =
+        ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+        EVP_DigestUpdate(ctx, salt_hex ? salt_hex : "", strlen(salt_hex ? salt_hex : "") + 1) &&
+        EVP_DigestUpdate(ctx, ip ? ip : "", strlen(ip ? ip : "") + 1) &&
+        EVP_DigestUpdate(ctx, user_agent ? user_agent : "", strlen(user_agent ? user_agent : "")) &&
+        EVP_DigestFinal_ex(ctx, md, &len) && len >= 16;
 
     EVP_MD_CTX_free(ctx);
     if (!ok) {

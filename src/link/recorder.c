@@ -387,6 +387,32 @@ void td_recorder_free(td_recorder *r)
     free(r);
 }
 
+/* Appends it to the queue and wakes the writer; a full queue refuses it when bounded. Takes
+ * ownership of it (freed on refusal). Returns 0, TD_ECLOSED or TD_EBUSY. */
+static int enqueue(td_recorder *r, struct item *it, bool bounded)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&r->lock);
+    if (r->stopping)
+        rc = TD_ECLOSED;
+    else if (bounded && r->pending >= r->cfg.max_pending)
+        rc = TD_EBUSY;
+    if (rc == 0) {
+        if (r->tail)
+            r->tail->next = it;
+        else
+            r->head = it;
+        r->tail = it;
+        r->pending++;
+        pthread_cond_signal(&r->work);
+        it = NULL;
+    }
+    pthread_mutex_unlock(&r->lock);
+    free(it);
+    return rc;
+}
+
 /* Queues a copy of a click. */
 int td_recorder_submit(td_recorder *r, const td_click *c, td_recorder_done_fn done, void *ud)
 {
@@ -395,7 +421,6 @@ int td_recorder_submit(td_recorder *r, const td_click *c, td_recorder_done_fn do
                   opt_len(c->visitor_hash);
     struct item *it = malloc(sizeof *it + text);
     char *p;
-    int rc = 0;
 
     if (!it)
         return TD_ENOMEM;
@@ -413,24 +438,7 @@ int td_recorder_submit(td_recorder *r, const td_click *c, td_recorder_done_fn do
     it->click.visitor_hash = opt_copy(&p, c->visitor_hash);
     it->n_ids = 0;
     it->reason = NULL;
-    pthread_mutex_lock(&r->lock);
-    if (r->stopping)
-        rc = TD_ECLOSED;
-    else if (r->pending >= r->cfg.max_pending)
-        rc = TD_EBUSY;
-    if (rc == 0) {
-        if (r->tail)
-            r->tail->next = it;
-        else
-            r->head = it;
-        r->tail = it;
-        r->pending++;
-        pthread_cond_signal(&r->work);
-        it = NULL;
-    }
-    pthread_mutex_unlock(&r->lock);
-    free(it);
-    return rc;
+    return enqueue(r, it, true);
 }
 
 /* Queues a reclassification of earlier clicks behind them. */
@@ -440,7 +448,6 @@ int td_recorder_reclassify(td_recorder *r, const char (*ids)[TD_LINK_UUID_SIZE],
     size_t rlen = opt_len(reason);
     struct item *it;
     char *p;
-    int rc = 0;
 
     if (n == 0)
         return 0;
@@ -454,22 +461,7 @@ int td_recorder_reclassify(td_recorder *r, const char (*ids)[TD_LINK_UUID_SIZE],
     it->reason = opt_copy(&p, reason);
     it->n_ids = n;
     it->click.click_class = click_class;
-    pthread_mutex_lock(&r->lock);
-    if (r->stopping)
-        rc = TD_ECLOSED;
-    if (rc == 0) {
-        if (r->tail)
-            r->tail->next = it;
-        else
-            r->head = it;
-        r->tail = it;
-        r->pending++;
-        pthread_cond_signal(&r->work);
-        it = NULL;
-    }
-    pthread_mutex_unlock(&r->lock);
-    free(it);
-    return rc;
+    return enqueue(r, it, false);
 }
 
 struct waiter {

@@ -79,8 +79,8 @@ void td__truth_fill(td_req *r, td_click *c, const char *ip, bool know_al, bool h
 
     r->n_burst = 0;
     if (with_burst && !c->head && window > 0 && ip && *ip && *context)
-        sig.burst = td_burst_note(s->burst, context, ip, l->tracking_id, c->click_id,
-                                  c->clicked_at, window, r->burst_ids, &r->n_burst);
+        sig.burst = td_burst_note(s->burst, context, ip, l->tracking_id, c->click_id, c->clicked_at,
+                                  window, r->burst_ids, &r->n_burst);
     c->click_class = (int)td_classify(s->classifier, &sig, reason, sizeof reason);
     c->class_reason = td_arena_strdup(&r->arena, reason);
     today_salt(s, td_time_now_ms(), salt);

@@ -75,8 +75,7 @@ int main(void)
            "https://calendly.com/zoe?a=1&utm_source=trackdoc&utm_medium=calendly&utm_content="
            "lt_calendly_Ab3dE5gH7jK9mN",
            "a query ending in '&' takes the parameters without doubling it");
-    mk(&l,
-       "https://calendly.com/zoe?utm_source=a&utm_medium=b&utm_campaign=c&utm%5Fcontent=d",
+    mk(&l, "https://calendly.com/zoe?utm_source=a&utm_medium=b&utm_campaign=c&utm%5Fcontent=d",
        "Calendly", job, app);
     expect(u, &l,
            "https://calendly.com/zoe?utm_source=a&utm_medium=b&utm_campaign=c&utm%5Fcontent=d",
