@@ -109,6 +109,14 @@ td_trackvars *cli_trackvars_new(const char *cmd, const td_config *c, const char 
     return v;
 }
 
+/* Copies a --db value into the configuration. */
+void cli_set_db(const char *cmd, td_config *c, const char *value)
+{
+    if (strlen(value) >= sizeof c->db)
+        usage_error(cmd, "--db is too long (at most %zu bytes)", sizeof c->db - 1);
+    snprintf(c->db, sizeof c->db, "%s", value);
+}
+
 /* Opens the store or exits: 2 for a malformed setting, 1 when the database fails. */
 td_store *cli_store_open(const char *cmd, const td_config *c, enum cli_db mode)
 {

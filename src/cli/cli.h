@@ -53,6 +53,9 @@ enum cli_db {
 
 /* Opens the store of c->db in the given mode. A malformed setting is a usage error of cmd
  * (exit 2); a failing database exits 1. */
+/* Sets c->db from a --db value, or exits 2 naming the option when it does not fit. */
+void cli_set_db(const char *cmd, td_config *c, const char *value);
+
 td_store *cli_store_open(const char *cmd, const td_config *c, enum cli_db mode);
 
 /* Makes the link tracker of c over st, accepting the functions of vars (may be NULL) too; a

@@ -79,9 +79,7 @@ int cmd_apikey(int argc, char **argv)
             all = true;
             break;
         case O_DB:
-            if (strlen(optarg) >= sizeof c.db)
-                usage_error(cmd, "--db is too long");
-            snprintf(c.db, sizeof c.db, "%s", optarg);
+            cli_set_db(cmd, &c, optarg);
             break;
         case 'h':
             cli_help(usage);

@@ -154,9 +154,7 @@ int cmd_db(int argc, char **argv)
     while ((opt = cli_getopt(cmd, argc, argv, "h", options)) != -1) {
         if (opt == 'h')
             cli_help(usage);
-        if (strlen(optarg) >= sizeof c.db)
-            usage_error(cmd, "--db is too long");
-        snprintf(c.db, sizeof c.db, "%s", optarg);
+        cli_set_db(cmd, &c, optarg);
     }
     if (optind < argc)
         usage_error(cmd, "unexpected argument '%s'", argv[optind]);

@@ -203,9 +203,7 @@ static void parse(int argc, char **argv, td_config *c, struct args *a)
             a->no_tracking = true;
             break;
         case O_DB:
-            if (strlen(optarg) >= sizeof c->db)
-                usage_error("generate", "--db is longer than %zu bytes", sizeof c->db - 1);
-            snprintf(c->db, sizeof c->db, "%s", optarg);
+            cli_set_db("generate", c, optarg);
             break;
         case O_BASE:
             if (strlen(optarg) >= sizeof c->base_url)

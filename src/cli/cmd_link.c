@@ -138,9 +138,7 @@ static void parse(int argc, char **argv, td_config *c, struct args *a)
             break;
         }
         case O_DB:
-            if (strlen(optarg) >= sizeof c->db)
-                usage_error(cmd, "--db is too long");
-            snprintf(c->db, sizeof c->db, "%s", optarg);
+            cli_set_db(cmd, c, optarg);
             break;
         case O_BASE:
             if (strlen(optarg) >= sizeof c->base_url)

@@ -93,9 +93,7 @@ static void parse(int argc, char **argv, td_config *c, struct args *a)
             a->after = optarg;
             break;
         case O_DB:
-            if (strlen(optarg) >= sizeof c->db)
-                usage_error(a->cmd, "--db is too long");
-            snprintf(c->db, sizeof c->db, "%s", optarg);
+            cli_set_db(a->cmd, c, optarg);
             break;
         case O_JSON:
             a->json = true;

@@ -178,9 +178,7 @@ static void parse(int argc, char **argv, td_config *c, struct args *a)
             a->stats = true;
             break;
         case O_DB:
-            if (strlen(optarg) >= sizeof c->db)
-                usage_error("render", "--db is too long");
-            snprintf(c->db, sizeof c->db, "%s", optarg);
+            cli_set_db("render", c, optarg);
             break;
         case O_MODEL:
             if (strcmp(optarg, "resume") != 0 && strcmp(optarg, "cover-letter") != 0 &&

@@ -348,9 +348,7 @@ int cmd_stats(int argc, char **argv)
             csv = true;
             break;
         case O_DB:
-            if (strlen(optarg) >= sizeof c.db)
-                usage_error(cmd, "--db is too long");
-            snprintf(c.db, sizeof c.db, "%s", optarg);
+            cli_set_db(cmd, &c, optarg);
             break;
         case 'h':
             cli_help(usage);
