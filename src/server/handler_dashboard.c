@@ -1209,6 +1209,20 @@ out:
     return res;
 }
 
+/* Appends one term and its escaped value to a definition list, unless the value is empty. */
+static void fact(struct page *p, const char *term, const char *dd_attrs, const char *value)
+{
+    if (!*value)
+        return;
+    put(p, "<dt>");
+    put(p, term);
+    put(p, "</dt><dd");
+    put(p, dd_attrs);
+    put(p, ">");
+    esc(p, value);
+    put(p, "</dd>");
+}
+
 /* Appends the facts of a link. */
 static void link_facts(struct page *p, const td_link *l)
 {
@@ -1226,21 +1240,9 @@ static void link_facts(struct page *p, const td_link *l)
         esc(p, l->job_id);
         put(p, "</a></dd>");
     }
-    if (*l->application_id) {
-        put(p, "<dt>Application</dt><dd class=\"mono\">");
-        esc(p, l->application_id);
-        put(p, "</dd>");
-    }
-    if (*l->link_type) {
-        put(p, "<dt>Placed in</dt><dd>");
-        esc(p, l->link_type);
-        put(p, "</dd>");
-    }
-    if (*l->description) {
-        put(p, "<dt>Description</dt><dd>");
-        esc(p, l->description);
-        put(p, "</dd>");
-    }
+    fact(p, "Application", " class=\"mono\"", l->application_id);
+    fact(p, "Placed in", "", l->link_type);
+    fact(p, "Description", "", l->description);
     put(p, "<dt>Created</dt><dd>");
     put_when(p, l->created_at);
     if (*l->created_by) {
