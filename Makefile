@@ -151,7 +151,9 @@ fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
 	@scripts/run-fuzz.sh long
 
-C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src include tests bench fuzz -name '*.[ch]')
+# Every C file of the tree, tracked or not yet (a new file must be linted before its commit);
+# build output and installed node modules left out.
+C_FILES = $(shell find src include tests bench fuzz tools -name '*.[ch]' -not -path '*/node_modules/*' 2>/dev/null)
 
 lint:
 	@clang-format --dry-run --Werror $(C_FILES)
